@@ -8,9 +8,11 @@ import type { LogIndex, NodeId } from './types.js';
  * ReadOnlyOption picks how ReadIndex requests are confirmed:
  * - `safe`: the leader confirms its leadership with a heartbeat round (one round for every read
  *   queued before it); correct under any clock behaviour;
- * - `lease-based`: the leader answers at once while its CheckQuorum lease holds (it heard from a
- *   quorum within the election timeout). Correct only if clock drift between members is bounded
- *   well below the election timeout; requires `checkQuorum`.
+ * - `lease-based`: the leader answers at once while its lease holds: a quorum acknowledged a
+ *   heartbeat sent less than `electionTicks - leaseClockDriftTicks` ticks ago (those followers
+ *   refuse to vote for anyone else for `electionTicks` after receiving it, thanks to CheckQuorum).
+ *   Outside the lease, or during a leadership transfer, it falls back to `safe`. Correct only if
+ *   tick rates differ between members by less than the drift margin; requires `checkQuorum`.
  */
 export const ReadOnlyOption = { Safe: 'safe', LeaseBased: 'lease-based' } as const;
 export type ReadOnlyOption = (typeof ReadOnlyOption)[keyof typeof ReadOnlyOption];
@@ -47,6 +49,11 @@ export interface RaftConfig {
   /** checkQuorum makes a leader step down when it has not heard from a quorum for an election timeout, and makes followers ignore votes while they have a live leader. */
   readonly checkQuorum?: boolean;
   readonly readOnlyOption?: ReadOnlyOption;
+  /**
+   * leaseClockDriftTicks is the safety margin of leader leases: a lease that started at tick t
+   * (the send tick of a heartbeat a quorum acknowledged) is used until t + electionTicks - this.
+   */
+  readonly leaseClockDriftTicks?: number;
   /** disableProposalForwarding makes followers drop proposals instead of forwarding them to the leader. */
   readonly disableProposalForwarding?: boolean;
 }
@@ -67,6 +74,7 @@ export const RAFT_DEFAULTS = {
   preVote: true,
   checkQuorum: true,
   readOnlyOption: ReadOnlyOption.Safe,
+  leaseClockDriftTicks: 2,
   disableProposalForwarding: false,
 } as const;
 
@@ -88,6 +96,8 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     'inflightBytesMax must be 0 (unbounded) or >= appendBytesPerMsgMax');
   assert(c.uncommittedBytesMax > 0, 'uncommittedBytesMax must be > 0');
   assert(c.committedBytesPerReadyMax > 0, 'committedBytesPerReadyMax must be > 0');
+  assert(c.leaseClockDriftTicks >= 0 && c.leaseClockDriftTicks < c.electionTicks,
+    'leaseClockDriftTicks must be in [0, electionTicks)');
   assert(c.readOnlyOption !== ReadOnlyOption.LeaseBased || c.checkQuorum,
     'lease-based reads require checkQuorum');
   return c;

@@ -58,6 +58,8 @@ export class Raft {
   electionElapsed = 0;
   /** heartbeatElapsed counts ticks since the last heartbeat (leader only). */
   heartbeatElapsed = 0;
+  /** ticks counts every tick since start (the clock of leader leases). */
+  ticks = 0;
   /** randomizedElectionTimeout is drawn from [electionTicks, 2 * electionTicks) at every reset. */
   randomizedElectionTimeout = 0;
 
@@ -131,6 +133,7 @@ export class Raft {
       pr.match = 0;
       pr.next = lastIndex + 1;
       pr.recentActive = false;
+      pr.leaseAckTick = -1;
       pr.becomeProbe();
       pr.next = lastIndex + 1;
       // The leader counts only what it has durably written (see advance / thesis §10.2.1).
@@ -280,6 +283,7 @@ export class Raft {
 
   /** tick advances the logical clock by one tick. */
   tick(): void {
+    this.ticks++;
     this.tickRole();
   }
 
@@ -495,11 +499,12 @@ export class Raft {
   private handleHeartbeatResponse(m: MsgHeartbeatResp, pr: Progress): void {
     pr.recentActive = true;
     pr.msgAppFlowPaused = false;
+    if (m.sentTick > pr.leaseAckTick) pr.leaseAckTick = m.sentTick;
     // Even a paused follower (full inflights) gets an append, possibly empty, so it recovers when
     // every message that filled the window was lost; a caught-up follower in probe state returns
     // to replicate this way.
     if (pr.match < this.raftLog.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
-    if (this.readOnly.option !== ReadOnlyOption.Safe || m.context === '') return;
+    if (m.context === '') return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (!acks || this.trk.config.voters.voteResult(acks) !== VoteResult.Won) return;
     for (const status of this.readOnly.advance(m.context)) this.respondToReadIndex(status.request, status.index);
@@ -595,7 +600,7 @@ export class Raft {
     // Never tell a follower to commit past what it is known to have: it may not have it.
     const pr = this.trk.progress.get(to)!;
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send({ type: 'MsgHeartbeat', from: this.id, to, term: this.term, commit, context });
+    this.send({ type: 'MsgHeartbeat', from: this.id, to, term: this.term, commit, context, sentTick: this.ticks });
   }
 
   private bcastAppend(): void {
@@ -839,8 +844,25 @@ export class Raft {
     this.serveReadIndex(request);
   }
 
+  /**
+   * leaseValid is true while a quorum of voters acknowledged a heartbeat sent less than
+   * electionTicks - leaseClockDriftTicks ticks ago and no leadership transfer is in progress.
+   */
+  leaseValid(): boolean {
+    if (this.role !== Role.Leader || this.leadTransferee !== NONE) return false;
+    const start = this.trk.config.voters.committedIndex((id) =>
+      id === this.id ? this.ticks : this.trk.progress.get(id)?.leaseAckTick ?? -1);
+    return Number.isFinite(start) && start >= 0 &&
+      this.ticks < start + this.config.electionTicks - this.config.leaseClockDriftTicks;
+  }
+
   private serveReadIndex(request: ReadIndexRequest): void {
+    if (this.readOnly.option === ReadOnlyOption.LeaseBased && this.leaseValid()) {
+      this.respondToReadIndex(request, this.raftLog.committed);
+      return;
+    }
     switch (this.readOnly.option) {
+      case ReadOnlyOption.LeaseBased:
       case ReadOnlyOption.Safe:
         if (!this.readOnly.addRequest(this.raftLog.committed, request)) {
           this.logger.warn('dropped read index: duplicate context or queue full', { id: this.id, context: request.context });
@@ -848,9 +870,6 @@ export class Raft {
         }
         this.readOnly.recvAck(this.id, request.context);
         this.readRoundPending = true;
-        return;
-      case ReadOnlyOption.LeaseBased:
-        this.respondToReadIndex(request, this.raftLog.committed);
         return;
       default:
         unreachable(this.readOnly.option);
@@ -990,7 +1009,7 @@ export class Raft {
 
   private handleHeartbeat(m: MsgHeartbeat): void {
     this.raftLog.commitTo(m.commit);
-    this.send({ type: 'MsgHeartbeatResp', from: this.id, to: m.from, term: this.term, context: m.context });
+    this.send({ type: 'MsgHeartbeatResp', from: this.id, to: m.from, term: this.term, context: m.context, sentTick: m.sentTick });
   }
 
   private handleSnapshot(m: MsgSnap): void {

@@ -204,12 +204,15 @@ export interface MsgHeartbeat extends MessageBase {
   readonly commit: LogIndex;
   /** context is the newest pending ReadIndex context ('' if none); acks confirm all older ones. */
   readonly context: string;
+  /** sentTick is the leader's tick count when it sent this heartbeat (for leader leases). */
+  readonly sentTick: number;
 }
 
-/** MsgHeartbeatResp echoes the heartbeat's context. */
+/** MsgHeartbeatResp echoes the heartbeat's context and sentTick. */
 export interface MsgHeartbeatResp extends MessageBase {
   readonly type: 'MsgHeartbeatResp';
   readonly context: string;
+  readonly sentTick: number;
 }
 
 /** MsgSnap installs a snapshot on a follower whose next entry the leader has compacted away. */

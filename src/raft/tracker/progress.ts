@@ -25,6 +25,8 @@ export class Progress {
   pendingSnapshot: LogIndex = 0;
   /** recentActive is set by any message from the follower and cleared at each CheckQuorum. */
   recentActive: boolean;
+  /** leaseAckTick is the leader's tick at which it sent the newest heartbeat this member acknowledged (-1: none). */
+  leaseAckTick = -1;
   /** msgAppFlowPaused stops sending: in probe after one MsgApp, in replicate when inflights are full. */
   msgAppFlowPaused = false;
   isLearner: boolean;
@@ -44,6 +46,7 @@ export class Progress {
     copy.state = this.state;
     copy.pendingSnapshot = this.pendingSnapshot;
     copy.msgAppFlowPaused = this.msgAppFlowPaused;
+    copy.leaseAckTick = this.leaseAckTick;
     return copy;
   }
 
