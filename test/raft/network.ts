@@ -61,6 +61,17 @@ export interface NodeOptions {
 /** PAPER_CONFIG is the plain Raft of the paper: no PreVote, no CheckQuorum (§9.6 extensions). */
 export const PAPER_CONFIG = { electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false } as const;
 
+/** CONFIGS are the two setups most tests run under: the paper's plain Raft and Concord's defaults. */
+export const CONFIGS: readonly NonNullable<NodeOptions['config']>[] = [
+  {},
+  { preVote: true, checkQuorum: true },
+];
+
+/** configSuffix names a config in test names (empty for the paper's plain Raft). */
+export function configSuffix(config: NodeOptions['config']): string {
+  return config && Object.keys(config).length > 0 ? ` [${Object.entries(config).map(([k, v]) => `${k}=${String(v)}`).join(' ')}]` : '';
+}
+
 /**
  * TestNode is one RawNode with its storage and everything the host loop handed out: applied
  * entries (in order) and read states.

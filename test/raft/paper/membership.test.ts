@@ -81,3 +81,56 @@ test('§6: in the joint configuration, committing needs a majority of the old AN
   net.stabilize();
   assert.ok(net.node(1).committed > before3, 'after leaving the joint config, {1,4,5} alone commits');
 });
+
+// "When adding a new server to the cluster ... the new servers join the cluster as non-voting
+// members (the leader replicates log entries to them ...)" (§6); docs/raft-core-api.md: "A node
+// joining later starts with an empty configuration and is brought up to date by the leader
+// (snapshot or log)". Once up to date, the newcomer must hold the same configuration as everyone
+// else — otherwise it cannot campaign or vote as a member of the new configuration.
+test('§6: a server that joins with an empty configuration ends up with the group\'s configuration', () => {
+  const net = fiveNodes();
+  net.campaign(1);
+  net.node(1).node.proposeConfChange({
+    transition: ConfChangeTransition.Auto,
+    changes: [{ type: ConfChangeType.AddVoter, nodeId: id(4) }],
+    context: new Uint8Array(0),
+  });
+  net.stabilize();
+  for (let t = 0; t < 3; t++) { net.tickAll(); net.stabilize(); }
+  const want = net.node(1).node.status().config;
+  assert.deepEqual([...want.voters].sort(), [1, 2, 3, 4]);
+  assert.equal(net.node(4).lastIndex, net.node(1).lastIndex, 'the newcomer is caught up');
+  const got = net.node(4).node.status().config;
+  assert.deepEqual({ voters: [...got.voters].sort(), outgoing: [...got.votersOutgoing].sort() },
+    { voters: [1, 2, 3, 4], outgoing: [] }, 'the new member does not know the configuration it is a member of');
+  // And so, as a member, it can be elected once it has the longest log.
+  net.isolate(1);
+  for (let attempt = 0; net.node(4).role !== 'leader' && attempt < 3; attempt++) net.campaign(4);
+  assert.equal(net.node(4).role, 'leader', 'the new voter cannot campaign');
+});
+
+// "Election Safety: at most one leader can be elected in a given term" (Figure 3) and "a
+// candidate wins an election if it receives votes from a majority of the servers in the full
+// cluster" (§5.2). A voter just added to {1,2,3} is one of four; cut off, it must not win alone.
+test('§5.2/§6: a newly added voter cut off from the group cannot elect itself and commit alone', () => {
+  const net = fiveNodes();
+  net.campaign(1);
+  net.node(1).node.proposeConfChange({
+    transition: ConfChangeTransition.Auto,
+    changes: [{ type: ConfChangeType.AddVoter, nodeId: id(4) }],
+    context: new Uint8Array(0),
+  });
+  net.stabilize();
+  for (let t = 0; t < 3; t++) { net.tickAll(); net.stabilize(); }
+  assert.equal(net.node(4).lastIndex, net.node(1).lastIndex, 'the newcomer is caught up');
+  net.isolate(4);
+  for (let t = 0; t < 5 * 10; t++) {
+    net.node(4).node.tick();
+    net.stabilize();
+  }
+  assert.notEqual(net.node(4).role, 'leader', 'node 4 became leader with its own vote only (split brain)');
+  const before = net.node(4).committed;
+  try { net.node(4).node.propose(encode('split-brain')); } catch { /* refused: fine */ }
+  net.stabilize();
+  assert.equal(net.node(4).committed, before, 'node 4 committed an entry without a majority');
+});
