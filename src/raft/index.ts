@@ -6,6 +6,7 @@ export { RawNode } from './raw-node.js';
 export { Raft } from './raft.js';
 export { RAFT_DEFAULTS, ReadOnlyOption, type RaftConfig } from './config.js';
 export { MemoryStorage, type LogStorage } from './storage.js';
+export { bootstrapLog } from './bootstrap.js';
 export { RaftError, RaftErrorCode, isRaftError } from './errors.js';
 export { encodeConfChange, decodeConfChange } from './conf-change-codec.js';
 export {

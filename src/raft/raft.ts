@@ -58,6 +58,8 @@ export class Raft {
   electionElapsed = 0;
   /** heartbeatElapsed counts ticks since the last heartbeat (leader only). */
   heartbeatElapsed = 0;
+  /** timeoutNowSentThisTerm: a transfer was attempted in this term, so leases are no longer trusted. */
+  private timeoutNowSentThisTerm = false;
   /** ticks counts every tick since start (the clock of leader leases). */
   ticks = 0;
   /** randomizedElectionTimeout is drawn from [electionTicks, 2 * electionTicks) at every reset. */
@@ -144,6 +146,7 @@ export class Raft {
     this.readOnly = new ReadOnly(this.config.readOnlyOption);
     this.pendingReadIndexMessages = [];
     this.readRoundPending = false;
+    this.timeoutNowSentThisTerm = false;
   }
 
   private resetRandomizedElectionTimeout(): void {
@@ -631,6 +634,9 @@ export class Raft {
   }
 
   private sendTimeoutNow(to: NodeId): void {
+    // A MsgTimeoutNow may arrive arbitrarily late and its election bypasses the followers'
+    // leases, so this leader's lease is void for the rest of the term.
+    this.timeoutNowSentThisTerm = true;
     this.send({ type: 'MsgTimeoutNow', from: this.id, to, term: this.term });
   }
 
@@ -846,10 +852,10 @@ export class Raft {
 
   /**
    * leaseValid is true while a quorum of voters acknowledged a heartbeat sent less than
-   * electionTicks - leaseClockDriftTicks ticks ago and no leadership transfer is in progress.
+   * electionTicks - leaseClockDriftTicks ticks ago, and no MsgTimeoutNow was sent in this term.
    */
   leaseValid(): boolean {
-    if (this.role !== Role.Leader || this.leadTransferee !== NONE) return false;
+    if (this.role !== Role.Leader || this.leadTransferee !== NONE || this.timeoutNowSentThisTerm) return false;
     const start = this.trk.config.voters.committedIndex((id) =>
       id === this.id ? this.ticks : this.trk.progress.get(id)?.leaseAckTick ?? -1);
     return Number.isFinite(start) && start >= 0 &&
@@ -977,7 +983,8 @@ export class Raft {
           this.logger.info('no leader; dropping index reading msg', { id: this.id, term: this.term });
           return;
         }
-        this.send({ type: 'MsgReadIndex', from: this.id, to: this.lead, term: 0, context: m.context });
+        // Keep the origin: the leader answers the node that asked, not an intermediate follower.
+        this.send({ type: 'MsgReadIndex', from: m.from, to: this.lead, term: 0, context: m.context });
         return;
       case 'MsgReadIndexResp':
         this.readStates.push({ index: m.index, context: m.context });

@@ -87,6 +87,23 @@ export class RawNode {
     return this.raft.applyConfChange(cc);
   }
 
+  /**
+   * takeLeaderMessages hands out the pending messages of a leader without waiting for the Ready
+   * in flight to be advanced, so a leader keeps replicating (and can transfer leadership) while
+   * its own disk write is in progress. Nothing a leader sends depends on unpersisted state: its
+   * term and vote were durable before it won, and its own entries count only once persisted.
+   * Returns [] unless this node is the leader.
+   */
+  takeLeaderMessages(): readonly Message[] {
+    const r = this.raft;
+    if (r.role !== 'leader') return EMPTY;
+    r.flushReadRound();
+    if (r.msgs.length === 0) return EMPTY;
+    const msgs = r.msgs;
+    r.msgs = [];
+    return msgs;
+  }
+
   /** hasReady is true when `ready()` has something to hand out. */
   hasReady(): boolean {
     const r = this.raft;

@@ -1,4 +1,5 @@
 import { assert } from '../lib/assert.js';
+import { bootstrapLog } from './bootstrap.js';
 import { RaftError, RaftErrorCode } from './errors.js';
 import {
   EMPTY_CONF_STATE, EMPTY_HARD_STATE, EntryType, entryBytes,
@@ -40,10 +41,27 @@ export class MemoryStorage implements LogStorage {
   // Invariant: ents[0] is the dummy (snap index, snap term); ents[i].index === ents[0].index + i.
   private ents: Entry[] = [{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }];
 
-  /** withConf creates a storage for a fresh member of a group whose initial voters are `voters`. */
+  /**
+   * withConf creates a storage whose founding configuration lives only in the (index 0) snapshot
+   * metadata. Enough for a group whose membership never changes; a member added later cannot
+   * learn such a configuration (it is never sent), so groups that change membership start from
+   * `MemoryStorage.bootstrap`.
+   */
   static withConf(confState: ConfState): MemoryStorage {
     const storage = new MemoryStorage();
     storage.snap = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
+    return storage;
+  }
+
+  /**
+   * bootstrap creates the storage of a founding member: the founding configuration as committed
+   * conf-change entries at term 1 (see bootstrapLog). The host applies them like any entry.
+   */
+  static bootstrap(confState: ConfState): MemoryStorage {
+    const storage = new MemoryStorage();
+    const { entries, hardState } = bootstrapLog(confState);
+    storage.append(entries);
+    storage.setHardState(hardState);
     return storage;
   }
 

@@ -50,6 +50,7 @@ export class RaftLog {
     if (entries.length === 0) return this.lastIndex();
     const after = entries[0]!.index - 1;
     assert(after >= this.committed, () => `after(${after}) is out of range [committed(${this.committed})]`);
+    assert(after <= this.lastIndex(), () => `gap in log: appending at ${after + 1} after last index ${this.lastIndex()}`);
     this.unstable.truncateAndAppend(entries);
     return this.lastIndex();
   }

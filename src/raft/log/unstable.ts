@@ -62,6 +62,8 @@ export class Unstable {
       this.offset = after;
       this.entries = [...entries];
     } else {
+      assert(after <= this.offset + this.entries.length,
+        () => `gap in unstable log: appending at ${after} after last ${this.offset + this.entries.length - 1}`);
       this.entries = this.entries.slice(0, after - this.offset);
       for (const e of entries) this.entries.push(e);
     }

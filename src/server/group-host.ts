@@ -1,0 +1,546 @@
+import { ConcordError, ErrorCode } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import {
+  EntryType, NONE, RaftError, RawNode, decodeConfChange,
+  type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
+  type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus,
+} from '../raft/index.js';
+import { decodeEnvelope, encodeEnvelope, proposalId, type ProposalId } from './proposal-envelope.js';
+import type { StateMachine } from './state-machine.js';
+
+/** PersistableReady is the part of a Ready that must be made durable. */
+export interface PersistableReady {
+  readonly hardState: HardState | undefined;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | undefined;
+}
+
+/**
+ * GroupStorage is the durable log of one group as the host uses it: the core reads it through
+ * LogStorage; the host persists each Ready (one fsync when mustSync) and snapshots/compacts.
+ */
+export interface GroupStorage extends LogStorage {
+  persistReady(ready: PersistableReady, mustSync: boolean): Promise<void>;
+  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<unknown> | unknown;
+  compact(index: LogIndex): Promise<unknown> | unknown;
+}
+
+/** GroupTransport sends a group's messages to peers (batched per event-loop turn by the transport). */
+export interface GroupTransport {
+  send(to: NodeId, groupId: number, messages: readonly Message[]): void;
+}
+
+/** GroupHostLimits bound what one group holds in memory. */
+export interface GroupHostLimits {
+  /** requestTimeoutMs: a proposal or read not answered by then fails with "outcome unknown" / retryable. */
+  readonly requestTimeoutMs: number;
+  /** pendingProposalsMax bounds proposals waiting to be applied; more are refused. */
+  readonly pendingProposalsMax: number;
+  /** pendingReadsMax bounds linearizable reads waiting; more are refused. */
+  readonly pendingReadsMax: number;
+  /** snapshotEntries: applied entries between two snapshots (etcd's --snapshot-count). */
+  readonly snapshotEntries: number;
+  /** snapshotCatchUpEntries: entries kept after a snapshot so slow followers catch up from the log. */
+  readonly snapshotCatchUpEntries: number;
+  /** stallBoundMs: a leader whose fsync or event loop stalls longer hands leadership over. */
+  readonly stallBoundMs: number;
+}
+
+export const GROUP_HOST_DEFAULTS: GroupHostLimits = {
+  requestTimeoutMs: 7_000,
+  pendingProposalsMax: 100_000,
+  pendingReadsMax: 100_000,
+  snapshotEntries: 100_000,
+  snapshotCatchUpEntries: 5_000,
+  stallBoundMs: 1_000,
+};
+
+interface PendingProposal<R> {
+  readonly resolve: (result: R) => void;
+  readonly reject: (error: Error) => void;
+  readonly deadlineMs: number;
+  /** index is where the entry went, when proposed on the leader (else unknown: 0). */
+  index: LogIndex;
+}
+
+interface ReadWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly deadlineMs: number;
+}
+
+/** GroupHostStats are counters for status pages and benchmarks. */
+export interface GroupHostStats {
+  readies: number;
+  persistedEntries: number;
+  syncs: number;
+  proposalBatches: number;
+  readRounds: number;
+  lastSyncMs: number;
+  maxSyncMs: number;
+  snapshots: number;
+  leaderTransfersForStall: number;
+}
+
+/**
+ * GroupHost drives one Raft group in a process: it runs the Ready loop (persist with one fsync
+ * per batch → send → apply → advance; a leader sends in parallel with its own write), batches
+ * proposals and linearizable reads per event-loop turn, tracks every proposal until it is
+ * applied (success), known lost ("leader changed"), or timed out ("outcome unknown"), snapshots
+ * the state machine when the log grows, and hands leadership over when its disk stalls.
+ */
+export class GroupHost<R> {
+  readonly node: RawNode;
+  readonly stats: GroupHostStats = {
+    readies: 0, persistedEntries: 0, syncs: 0, proposalBatches: 0, readRounds: 0,
+    lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0,
+  };
+  private readonly limits: GroupHostLimits;
+  private sequence = 0;
+  private readonly pending = new Map<ProposalId, PendingProposal<R>>();
+  /** pendingByIndex maps the log index of a leader-proposed entry to the proposal expected there. */
+  private readonly pendingByIndex = new Map<LogIndex, ProposalId>();
+  private queuedIds: ProposalId[] = [];
+  private queuedCommands: Uint8Array[] = [];
+  private readWaiters: ReadWaiter[] = [];
+  private readonly readRounds = new Map<string, { waiters: ReadWaiter[]; deadlineMs: number }>();
+  /** readsAwaitingApply: confirmed read indexes waiting for the state machine to catch up, ascending. */
+  private readsAwaitingApply: { index: LogIndex; waiters: ReadWaiter[] }[] = [];
+  private readSequence = 0;
+  private appliedIndex: LogIndex;
+  private snapshotIndex: LogIndex;
+  private leader: NodeId = NONE;
+  private scheduled = false;
+  private inReady = false;
+  private snapshotting = false;
+  private persistStartedMs = 0;
+  private stallTransferRequested = false;
+  private stopped = false;
+  private failure: Error | undefined = undefined;
+
+  constructor(
+    readonly groupId: number,
+    raftConfig: RaftConfig,
+    private readonly storage: GroupStorage,
+    private readonly stateMachine: StateMachine<R>,
+    private readonly transport: GroupTransport,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    limits: Partial<GroupHostLimits> = {},
+    /** onFatal is called once when persistence fails; the process must stop (DESIGN §4). */
+    private readonly onFatal: (error: Error) => void = () => {},
+  ) {
+    this.limits = { ...GROUP_HOST_DEFAULTS, ...limits };
+    this.node = new RawNode(raftConfig);
+    this.snapshotIndex = storage.snapshot().metadata.index;
+    this.appliedIndex = this.snapshotIndex;
+    this.schedule();
+  }
+
+  get id(): NodeId {
+    return this.node.id;
+  }
+
+  /** leaderId is the leader this member knows of (NONE if none). */
+  leaderId(): NodeId {
+    return this.node.raft.lead;
+  }
+
+  isLeader(): boolean {
+    return this.node.raft.role === 'leader';
+  }
+
+  /** applied is the index of the last entry applied to the state machine. */
+  applied(): LogIndex {
+    return this.appliedIndex;
+  }
+
+  /**
+   * propose replicates `command` and resolves with the state machine's result once applied here.
+   * Rejects with a ConcordError: NoLeader / ProposalDropped / LeaderChanged (not applied, safe to
+   * retry), Timeout (outcome unknown), TooManyRequests, Stopped.
+   */
+  propose(command: Uint8Array): Promise<R> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
+    if (this.pending.size >= this.limits.pendingProposalsMax) {
+      return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, `too many pending proposals (${this.pending.size})`));
+    }
+    const id = proposalId(this.node.id, ++this.sequence);
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, deadlineMs: this.now() + this.limits.requestTimeoutMs, index: 0 });
+      this.queuedIds.push(id);
+      this.queuedCommands.push(encodeEnvelope(this.node.id, this.sequence, command));
+      this.schedule();
+    });
+  }
+
+  /**
+   * readBarrier resolves when this member's state machine reflects every write acknowledged
+   * before the call (ReadIndex, thesis §6.4); all reads of one event-loop turn share one round.
+   */
+  readBarrier(): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
+    if (this.readWaiters.length + this.readRounds.size >= this.limits.pendingReadsMax) {
+      return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, 'too many pending reads'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.readWaiters.push({ resolve, reject, deadlineMs: this.now() + this.limits.requestTimeoutMs });
+      this.schedule();
+    });
+  }
+
+  private refusal(): Error | undefined {
+    if (this.failure) return this.failure;
+    if (this.stopped) return new ConcordError(ErrorCode.Stopped, 'member is stopping');
+    return undefined;
+  }
+
+  /** step delivers a peer message. */
+  step(message: Message): void {
+    if (this.stopped) return;
+    this.node.step(message);
+    this.schedule();
+  }
+
+  /** tick advances the Raft clock; also expires requests and runs the stall watchdog. */
+  tick(loopLagMs = 0): void {
+    if (this.stopped) return;
+    this.node.tick();
+    this.expireRequests();
+    this.watchStalls(loopLagMs);
+    this.schedule();
+  }
+
+  reportUnreachable(peer: NodeId): void {
+    this.node.reportUnreachable(peer);
+    this.schedule();
+  }
+
+  reportSnapshot(peer: NodeId, status: SnapshotStatus): void {
+    this.node.reportSnapshot(peer, status);
+    this.schedule();
+  }
+
+  /** transferLeadership asks the leader to hand over to `to` (or to the most caught-up follower). */
+  transferLeadership(to?: NodeId): void {
+    const target = to ?? this.bestTransferTarget();
+    if (target === NONE) return;
+    this.node.transferLeadership(target);
+    this.schedule();
+  }
+
+  private bestTransferTarget(): NodeId {
+    const progress = this.node.status().progress;
+    if (!progress) return NONE;
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const [id, pr] of progress) {
+      if (id === this.node.id || pr.isLearner) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
+  /** stop fails every waiting request with Stopped; the group does nothing afterwards. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.failAll(new ConcordError(ErrorCode.Stopped, 'member is stopping'));
+  }
+
+  private failAll(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    this.pendingByIndex.clear();
+    this.queuedIds = [];
+    this.queuedCommands = [];
+    for (const w of this.readWaiters) w.reject(error);
+    this.readWaiters = [];
+    for (const round of this.readRounds.values()) for (const w of round.waiters) w.reject(error);
+    this.readRounds.clear();
+    for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(error);
+    this.readsAwaitingApply = [];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The loop
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    if (this.stopped) return;
+    this.flushProposals();
+    this.flushReads();
+    if (this.inReady) {
+      // A leader replicates while its own write is in flight.
+      this.send(this.node.takeLeaderMessages());
+      return;
+    }
+    if (!this.node.hasReady()) return;
+    this.inReady = true;
+    const rd = this.node.ready();
+    this.handleReady(rd).then(
+      () => {
+        this.inReady = false;
+        this.schedule();
+      },
+      (error: unknown) => this.fail(error),
+    );
+  };
+
+  private fail(error: unknown): void {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    this.logger.error('group failed; the member must stop', { group: this.groupId, error: cause.message });
+    this.failure = new ConcordError(ErrorCode.Stopped, `member failed: ${cause.message}`, { cause });
+    this.stopped = true;
+    this.failAll(this.failure);
+    this.onFatal(cause);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.stats.readies++;
+    const leader = this.node.raft.role === 'leader';
+    if (leader) this.send(rd.messages);
+    if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
+      const started = this.now();
+      this.persistStartedMs = started;
+      await this.storage.persistReady(rd, rd.mustSync);
+      this.persistStartedMs = 0;
+      const took = this.now() - started;
+      this.stats.persistedEntries += rd.entries.length;
+      if (rd.mustSync) {
+        this.stats.syncs++;
+        this.stats.lastSyncMs = took;
+        if (took > this.stats.maxSyncMs) this.stats.maxSyncMs = took;
+      }
+    }
+    if (this.stopped) return;
+    if (!leader) this.send(rd.messages);
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
+    this.applyEntries(rd.committedEntries);
+    if (rd.softState) this.onSoftState(rd.softState.leader);
+    for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+    this.releaseReads();
+    this.node.advance();
+    await this.maybeSnapshot();
+  }
+
+  private send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.transport.send(m.to, this.groupId, [m]);
+    }
+  }
+
+  private flushProposals(): void {
+    if (this.queuedIds.length === 0) return;
+    const ids = this.queuedIds;
+    const commands = this.queuedCommands;
+    this.queuedIds = [];
+    this.queuedCommands = [];
+    try {
+      this.node.propose(commands);
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw error;
+      const noLeader = this.node.raft.lead === NONE;
+      const failure = new ConcordError(noLeader ? ErrorCode.NoLeader : ErrorCode.ProposalDropped, error.message, { cause: error });
+      for (const id of ids) {
+        this.pending.get(id)?.reject(failure);
+        this.pending.delete(id);
+      }
+      return;
+    }
+    this.stats.proposalBatches++;
+    if (this.node.raft.role === 'leader') {
+      // The leader appended them synchronously: remember where, so an entry that replaces them
+      // (after a leader change) tells us they are lost.
+      const last = this.node.raft.raftLog.lastIndex();
+      for (let i = 0; i < ids.length; i++) {
+        const index = last - ids.length + 1 + i;
+        const p = this.pending.get(ids[i]!);
+        if (p) p.index = index;
+        this.pendingByIndex.set(index, ids[i]!);
+      }
+    }
+  }
+
+  private flushReads(): void {
+    if (this.readWaiters.length === 0) return;
+    const waiters = this.readWaiters;
+    this.readWaiters = [];
+    const context = `${this.node.id}.${++this.readSequence}`;
+    try {
+      this.node.readIndex(context);
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw error;
+      const failure = new ConcordError(ErrorCode.NoLeader, error.message, { cause: error });
+      for (const w of waiters) w.reject(failure);
+      return;
+    }
+    this.stats.readRounds++;
+    let deadlineMs = Number.POSITIVE_INFINITY;
+    for (const w of waiters) deadlineMs = Math.min(deadlineMs, w.deadlineMs);
+    this.readRounds.set(context, { waiters, deadlineMs });
+  }
+
+  private onReadState(context: string, index: LogIndex): void {
+    const round = this.readRounds.get(context);
+    if (!round) return;
+    this.readRounds.delete(context);
+    if (index <= this.appliedIndex) {
+      for (const w of round.waiters) w.resolve();
+      return;
+    }
+    // Keep ascending order: read indexes only grow, but be safe.
+    let at = this.readsAwaitingApply.length;
+    while (at > 0 && this.readsAwaitingApply[at - 1]!.index > index) at--;
+    this.readsAwaitingApply.splice(at, 0, { index, waiters: round.waiters });
+  }
+
+  private releaseReads(): void {
+    let released = 0;
+    for (const r of this.readsAwaitingApply) {
+      if (r.index > this.appliedIndex) break;
+      for (const w of r.waiters) w.resolve();
+      released++;
+    }
+    if (released > 0) this.readsAwaitingApply = this.readsAwaitingApply.slice(released);
+  }
+
+  private onSoftState(leader: NodeId): void {
+    if (leader === this.leader) return;
+    this.logger.info('leader changed', { group: this.groupId, from: this.leader, to: leader, term: this.node.raft.term });
+    this.leader = leader;
+    this.stallTransferRequested = false;
+    // A read round sent to (or run by) the previous leader may never be answered; reads are
+    // always safe to retry, so fail them now rather than at the timeout.
+    if (this.readRounds.size > 0) {
+      const error = new ConcordError(ErrorCode.LeaderChanged, 'leader changed during a linearizable read');
+      for (const round of this.readRounds.values()) for (const w of round.waiters) w.reject(error);
+      this.readRounds.clear();
+    }
+  }
+
+  private applySnapshot(snapshot: Snapshot): void {
+    const index = snapshot.metadata.index;
+    this.stateMachine.restore(snapshot.data, index);
+    this.appliedIndex = index;
+    this.snapshotIndex = index;
+    // Our proposals whose entries the snapshot covers were applied (or replaced) without us
+    // seeing their results: their outcome is unknown.
+    for (const [i, id] of this.pendingByIndex) {
+      if (i > index) continue;
+      this.pending.get(id)?.reject(new ConcordError(ErrorCode.Timeout, 'outcome unknown: entry was covered by a snapshot'));
+      this.pending.delete(id);
+      this.pendingByIndex.delete(i);
+    }
+    this.logger.info('applied snapshot', { group: this.groupId, index, term: snapshot.metadata.term });
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      const expected = this.pendingByIndex.get(e.index);
+      let appliedId: ProposalId | undefined;
+      if (e.type === EntryType.ConfChange) {
+        this.node.applyConfChange(decodeConfChange(e.data));
+      } else if (e.data.byteLength > 0) {
+        const envelope = decodeEnvelope(e.data);
+        const result = this.stateMachine.apply(e.index, envelope.command);
+        if (envelope.proposer === this.node.id) {
+          appliedId = proposalId(envelope.proposer, envelope.sequence);
+          const p = this.pending.get(appliedId);
+          if (p) {
+            this.pending.delete(appliedId);
+            p.resolve(result);
+          }
+        }
+      }
+      this.appliedIndex = e.index;
+      if (expected !== undefined) {
+        this.pendingByIndex.delete(e.index);
+        if (expected !== appliedId) {
+          const p = this.pending.get(expected);
+          if (p) {
+            this.pending.delete(expected);
+            p.reject(new ConcordError(ErrorCode.LeaderChanged, `leader changed: entry ${e.index} was replaced`));
+          }
+        }
+      }
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < this.limits.snapshotEntries) return;
+    this.snapshotting = true;
+    try {
+      const index = this.appliedIndex;
+      const data = this.stateMachine.snapshot();
+      await this.storage.createSnapshot(index, this.node.status().config, data);
+      this.snapshotIndex = index;
+      this.stats.snapshots++;
+      const compactTo = index - this.limits.snapshotCatchUpEntries;
+      if (compactTo > this.storage.firstIndex()) await this.storage.compact(compactTo);
+      this.logger.info('snapshot taken', { group: this.groupId, index, bytes: data.byteLength, compactedTo: Math.max(compactTo, 0) });
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  private expireRequests(): void {
+    const now = this.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadlineMs > now) continue;
+      this.pending.delete(id);
+      if (p.index > 0) this.pendingByIndex.delete(p.index);
+      p.reject(new ConcordError(ErrorCode.Timeout, 'request timed out: outcome unknown'));
+    }
+    for (const [context, round] of this.readRounds) {
+      if (round.deadlineMs > now) continue;
+      this.readRounds.delete(context);
+      for (const w of round.waiters) w.reject(new ConcordError(ErrorCode.Timeout, 'read timed out'));
+    }
+  }
+
+  /**
+   * watchStalls hands leadership to the most caught-up follower when this leader's disk write
+   * has been in flight, or its event loop was blocked, longer than the bound: a slow leader
+   * would otherwise hold the whole group hostage (DESIGN §11).
+   */
+  private watchStalls(loopLagMs: number): void {
+    if (!this.isLeader() || this.stallTransferRequested) return;
+    const persistStalledMs = this.persistStartedMs > 0 ? this.now() - this.persistStartedMs : 0;
+    const stalledMs = Math.max(persistStalledMs, loopLagMs);
+    if (stalledMs <= this.limits.stallBoundMs) return;
+    const target = this.bestTransferTarget();
+    if (target === NONE) return;
+    this.stallTransferRequested = true;
+    this.stats.leaderTransfersForStall++;
+    this.logger.warn('leader stalled; transferring leadership', {
+      group: this.groupId, stalledMs: Math.round(stalledMs), cause: persistStalledMs > loopLagMs ? 'fsync' : 'event loop', to: target,
+    });
+    this.node.transferLeadership(target);
+    this.send(this.node.takeLeaderMessages());
+  }
+
+  /** describe renders one line of state for logs. */
+  describe(): string {
+    const s = this.node.status();
+    return `group ${this.groupId} ${s.softState.role} lead=${s.softState.leader} term=${s.hardState.term} ` +
+      `commit=${s.hardState.commit} applied=${this.appliedIndex} last=${s.lastIndex} pending=${this.pending.size}`;
+  }
+}
+
+/** isRetryable is true for errors that guarantee the request was not applied. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof ConcordError &&
+    (error.code === ErrorCode.NoLeader || error.code === ErrorCode.ProposalDropped || error.code === ErrorCode.LeaderChanged);
+}
