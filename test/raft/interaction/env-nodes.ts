@@ -1,5 +1,5 @@
 import { Xoshiro128 } from '../../../src/lib/prng.js';
-import { describeMessage, describeSnapshot } from '../../../src/raft/describe.js';
+import { describeEntry, describeHardState, describeMessage, describeSnapshot } from '../../../src/raft/describe.js';
 import { RawNode } from '../../../src/raft/index.js';
 import { ReadOnlyOption } from '../../../src/raft/config.js';
 import { MemoryStorage } from '../../../src/raft/storage.js';
@@ -17,10 +17,12 @@ import { EnvStorage, type AppliedState } from './env-storage.js';
 const encoder = new TextEncoder();
 
 /**
- * addNodes runs `add-nodes N [voters=(..)] [learners=(..)] [index=i] [content=c] [options]`.
- * New nodes take the next free ids. With voters/learners they start from a snapshot at `index`
- * (term 1 when index > 0) holding that configuration, as founding members do; without, they start
- * empty and wait to be brought in by a leader. Prints each new node's initial snapshot.
+ * addNodes runs `add-nodes N [voters=(..)] [learners=(..)] [index=i | bootstrap=true] [content=c]
+ * [options]`. New nodes take the next free ids. With voters/learners they start from a snapshot at
+ * `index` (term 1 when index > 0) holding that configuration; with `bootstrap=true` instead from
+ * MemoryStorage.bootstrap (the configuration as committed conf-change entries 1..n, applied in
+ * the first Ready); without either, empty, waiting to be brought in by a leader. Prints each new
+ * node's initial snapshot (or bootstrapped log).
  */
 export function addNodes(env: InteractionEnv, block: TestBlock): void {
   const count = positionalIds(block)[0];
@@ -32,24 +34,33 @@ export function addNodes(env: InteractionEnv, block: TestBlock): void {
   const confState: ConfState = { ...EMPTY_CONF_STATE, voters, learners };
   const options = parseNodeOptions(block);
   const firstNew = Math.max(0, ...env.nodes.keys()) + 1;
+  const bootstrap = boolArg(block, 'bootstrap', false);
+  if (bootstrap && index > 0) throw new Error('bootstrap= and index= exclude each other');
   for (let i = 0; i < count; i++) {
     const id = nodeId(firstNew + i);
-    const storage = MemoryStorage.withConf(confState);
+    const storage = bootstrap ? MemoryStorage.bootstrap(confState) : MemoryStorage.withConf(confState);
     if (index > 0) {
       storage.applySnapshot({ metadata: { index, term: 1, confState }, data: encoder.encode(content) });
       // A node holding a term-1 snapshot has seen term 1; its durable term says so.
       storage.setHardState({ term: 1, vote: NONE, commit: index });
     }
+    // A bootstrapped log starts from no configuration: its conf-change entries build it when applied.
+    const initialConf = bootstrap ? EMPTY_CONF_STATE : confState;
     const node: EnvNode = {
       id,
       rawNode: createRawNode(env, id, storage, options, index, () => appliedStateOf(node)),
       storage,
       options,
       applied: index,
-      confs: [{ index, confState }],
+      confs: [{ index, confState: initialConf }],
     };
     env.nodes.set(id, node);
-    env.trace.write(`${id}: ${describeSnapshot(storage.snapshot())}`);
+    if (bootstrap) {
+      const log = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER);
+      env.trace.write(`${id}: ${describeHardState(storage.initialState().hardState)} ${log.map((e) => describeEntry(e)).join(', ')}`);
+    } else {
+      env.trace.write(`${id}: ${describeSnapshot(storage.snapshot())}`);
+    }
   }
 }
 
