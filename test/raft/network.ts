@@ -52,6 +52,13 @@ export interface NodeOptions {
   readonly log?: readonly Entry[];
   readonly hardState?: HardState;
   readonly seed?: number;
+  /**
+   * bootstrap makes the founding configuration (`peers`/`confState`) part of the log, as
+   * committed conf-change entries at term 1 (`MemoryStorage.bootstrap`), instead of keeping it in
+   * the index-0 snapshot metadata (`MemoryStorage.withConf`). Needed when membership changes:
+   * a member added later learns the configuration by replaying the log. Excludes `log`/`hardState`.
+   */
+  readonly bootstrap?: boolean;
   /** storage, when given, is used as is (a restart): `confState`, `log` and `hardState` are ignored. */
   readonly storage?: MemoryStorage;
   /** config overrides the paper defaults below (electionTicks 10, heartbeatTicks 1, no PreVote, no CheckQuorum). */
@@ -90,7 +97,8 @@ export class TestNode {
     } else {
       const confState = options.confState ??
         { ...EMPTY_CONF_STATE, voters: [...(options.peers ?? [id])] };
-      this.storage = MemoryStorage.withConf(confState);
+      assert.ok(!options.bootstrap || (!options.log && !options.hardState), 'bootstrap excludes log and hardState');
+      this.storage = options.bootstrap ? MemoryStorage.bootstrap(confState) : MemoryStorage.withConf(confState);
       if (options.log) this.storage.append(options.log);
       if (options.hardState) this.storage.setHardState(options.hardState);
     }

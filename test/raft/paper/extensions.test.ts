@@ -10,7 +10,7 @@ import {
   Network, TestNode, id, idsBySize, msgHeartbeat, msgVote, ofType,
 } from '../network.js';
 import {
-  ConfChangeTransition, ConfChangeType,
+  ConfChangeTransition, ConfChangeType, EMPTY_CONF_STATE,
 } from '../../../src/raft/types.js';
 
 const ELECTION_TICKS = 10;
@@ -136,10 +136,13 @@ test('§6.4.1 (thesis): a lease read is served without a round trip, never after
 // "Agreement (for elections and entry commitment) requires separate majorities from both the old
 // and new configurations." (§6)
 test('§6: in the joint configuration, winning an election needs a majority of the old AND of the new configuration', () => {
-  // 4 and 5 start knowing the founding configuration, as if bootstrapped with it, rather than
-  // empty: a joining node that starts empty never learns it (see membership.test.ts).
   const founders = idsBySize(3);
-  const net = new Network(idsBySize(5).map((p) => new TestNode(p, { peers: founders })));
+  const net = new Network([
+    ...founders.map((p) => new TestNode(p, { peers: founders, bootstrap: true })),
+    new TestNode(id(4), { confState: EMPTY_CONF_STATE }),
+    new TestNode(id(5), { confState: EMPTY_CONF_STATE }),
+  ]);
+  net.stabilize(); // the founders apply the bootstrap entries (their configuration) first
   net.campaign(1);
   net.node(1).node.proposeConfChange({
     transition: ConfChangeTransition.JointExplicit,

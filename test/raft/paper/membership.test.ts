@@ -12,14 +12,19 @@ import {
 
 const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** fiveNodes: 1, 2, 3 found the group; 4 and 5 start empty and are added later. */
+/**
+ * fiveNodes: 1, 2, 3 found the group (bootstrapped: the founding configuration is in the log);
+ * 4 and 5 start empty and are added later.
+ */
 function fiveNodes(): Network {
   const founders = idsBySize(3);
-  return new Network([
-    ...founders.map((p) => new TestNode(p, { peers: founders })),
+  const net = new Network([
+    ...founders.map((p) => new TestNode(p, { peers: founders, bootstrap: true })),
     new TestNode(id(4), { confState: EMPTY_CONF_STATE }),
     new TestNode(id(5), { confState: EMPTY_CONF_STATE }),
   ]);
+  net.stabilize(); // the founders apply the bootstrap entries (their configuration) first
+  return net;
 }
 
 // "In Raft the cluster first switches to a transitional configuration we call joint consensus

@@ -322,3 +322,26 @@ test('§8: a leader commits a no-op at the start of its term', () => {
     assert.deepEqual(brief(net.node(p).applied), ['1/1', '1/2 left-uncommitted', '2/3'], `node ${p}`);
   }
 });
+
+// "If followers crash or run slowly, or if network packets are lost, the leader retries
+// AppendEntries RPCs indefinitely (even after it has responded to the client) until all followers
+// eventually store all log entries." (§5.3)
+for (const inflightMsgsMax of [256, 2]) {
+  test(`§5.3: the leader retries lost AppendEntries until the follower has every entry (inflightMsgsMax=${inflightMsgsMax})`, () => {
+    const net = Network.ofSize(3, { inflightMsgsMax });
+    net.campaign(1);
+    net.tickAll();
+    net.stabilize(); // 3 is in the replicate state now
+    net.filter = (m) => (m.type === 'MsgApp' && m.to === 3 ? 'drop' : 'deliver');
+    for (let i = 0; i < 6; i++) net.propose(1, `lost-${i}`);
+    assert.equal(net.node(1).committed, net.node(1).lastIndex, 'committed with 2 of 3');
+    assert.ok(net.node(3).lastIndex < net.node(1).lastIndex);
+    net.filter = undefined;
+    for (let t = 0; t < 10 && net.node(3).lastIndex < net.node(1).lastIndex; t++) {
+      net.tickAll();
+      net.stabilize();
+    }
+    assert.deepEqual(brief(net.node(3).log()), brief(net.node(1).log()), `node 3 never caught up:\n${net.trace.slice(-20).join('\n')}`);
+    assert.equal(net.node(3).committed, net.node(1).committed);
+  });
+}

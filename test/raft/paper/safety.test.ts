@@ -1,8 +1,8 @@
 /**
  * The five guarantees of Figure 3 of the Raft paper, checked after every step of bounded random
- * runs (message loss, reordering, partitions, crash-restarts, random ticks and proposals) from
- * printed seeds:
- * Election Safety, Leader Append-Only, Log Matching, Leader Completeness, State Machine Safety.
+ * runs (message loss, duplication, reordering, partitions, crash-restarts, random ticks and
+ * proposals) from printed seeds: Election Safety, Leader Append-Only, Log Matching, Leader
+ * Completeness, State Machine Safety.
  * Then a liveness phase heals the network and expects a leader and a committed write.
  */
 import { test } from 'node:test';
@@ -115,6 +115,7 @@ function run(seed: number, config: { preVote: boolean; checkQuorum: boolean }): 
       while (queue.length > 0) {
         const [m] = queue.splice(randomInt(prng, queue.length), 1);
         if (randomChance(prng, 0.1)) continue; // lost
+        if (randomChance(prng, 0.05)) later.push(m!); // duplicated: delivered now and again later
         if (randomChance(prng, 0.3)) later.push(m!);
         else net.queue.push(m!);
       }
@@ -142,7 +143,7 @@ function run(seed: number, config: { preVote: boolean; checkQuorum: boolean }): 
 }
 
 for (const config of [{ preVote: false, checkQuorum: false }, { preVote: true, checkQuorum: true }]) {
-  test(`Figure 3: Raft's safety properties hold under loss, reordering, partitions and restarts (preVote=${config.preVote} checkQuorum=${config.checkQuorum})`, () => {
+  test(`Figure 3: Raft's safety properties hold under loss, duplication, reordering, partitions and restarts (preVote=${config.preVote} checkQuorum=${config.checkQuorum})`, () => {
     const base = Number(process.env['CONCORD_PAPER_SEED'] ?? 1);
     for (let seed = base; seed < base + SEEDS; seed++) {
       try {
