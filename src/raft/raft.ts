@@ -60,6 +60,11 @@ export class Raft {
   heartbeatElapsed = 0;
   /** timeoutNowSentThisTerm: a transfer was attempted in this term, so leases are no longer trusted. */
   private timeoutNowSentThisTerm = false;
+  /**
+   * startupLeaseGuard: with lease-based reads, a restarted node refuses non-transfer votes for
+   * its first election timeout, since it may have acknowledged a leader lease just before.
+   */
+  private startupLeaseGuard: boolean;
   /** ticks counts every tick since start (the clock of leader leases). */
   ticks = 0;
   /** randomizedElectionTimeout is drawn from [electionTicks, 2 * electionTicks) at every reset. */
@@ -88,6 +93,8 @@ export class Raft {
       confState, this.raftLog.lastIndex(), this.config.inflightMsgsMax, this.config.inflightBytesMax);
     this.trk = new ProgressTracker(trackerConfig, progress, this.config.inflightMsgsMax, this.config.inflightBytesMax);
     this.readOnly = new ReadOnly(this.config.readOnlyOption);
+    // A node that never had a term never acknowledged a lease.
+    this.startupLeaseGuard = this.config.readOnlyOption === ReadOnlyOption.LeaseBased && hardState.term > 0;
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState);
     if (this.config.applied > 0) this.raftLog.appliedTo(this.config.applied);
     this.stepRole = this.stepFollower;
@@ -296,6 +303,7 @@ export class Raft {
 
   private tickElection = (): void => {
     this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) this.startupLeaseGuard = false;
     if (this.promotable() && this.pastElectionTimeout()) {
       this.electionElapsed = 0;
       this.hup('election');
@@ -346,7 +354,10 @@ export class Raft {
       }
     } else if (m.term > this.term) {
       if (m.type === 'MsgVote' || m.type === 'MsgPreVote') {
-        const inLease = this.config.checkQuorum && this.lead !== NONE && this.electionElapsed < this.config.electionTicks;
+        // After a restart we do not know whether we acknowledged a leader's lease just before
+        // going down, so with lease reads we honour a lease for the first election timeout.
+        const inLease = this.config.checkQuorum && (this.lead !== NONE || this.startupLeaseGuard) &&
+          this.electionElapsed < this.config.electionTicks;
         if (!m.transfer && inLease) {
           // We heard from a live leader within the minimum election timeout: do not let a
           // (partitioned, rejoining) node disrupt it (thesis §4.2.3).
