@@ -151,6 +151,25 @@ test('lease: valid for electionTicks - leaseClockDriftTicks ticks after the ackn
   readAtOnce(net, 'renewed');
 });
 
+test('lease: a late acknowledgement of an older heartbeat does not shorten the lease', () => {
+  const net = elect(lease);
+  const leader = net.host(1).node;
+  readWithRound(net, 'a');
+  const firstTick = leader.raft.ticks;
+  for (let k = 0; k < 4; k++) net.tickIsolated(1);
+  leader.tick();
+  const freshTick = leader.raft.ticks;
+  net.stabilize(); // the heartbeats of freshTick are acknowledged
+  // Duplicated, delayed acknowledgements of the first round arrive now.
+  for (const from of [2, 3]) {
+    leader.step({ type: 'MsgHeartbeatResp', from: n(from), to: n(1), term: leader.raft.term, context: '', sentTick: firstTick });
+  }
+  net.stabilize();
+  while (leader.raft.ticks < freshTick + ELECTION_TICKS - DRIFT_TICKS - 1) net.tickIsolated(1);
+  assert.ok(leader.raft.ticks >= firstTick + ELECTION_TICKS - DRIFT_TICKS, 'past the lease of the first round');
+  assert.equal(leader.raft.leaseValid(), true, 'the lease still runs from the fresher acknowledgement');
+});
+
 test('lease: acknowledgements of the periodic heartbeats keep the lease alive', () => {
   const net = elect(lease);
   readWithRound(net, 'a');
