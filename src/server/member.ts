@@ -1,0 +1,187 @@
+import http from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../lib/logger.js';
+import { Xoshiro128 } from '../lib/prng.js';
+import { RegisterStore, type RegisterResult } from '../kv/register-store.js';
+import { bootstrapLog, type ConfState, type NodeId } from '../raft/index.js';
+import { DiskStorage } from '../storage/disk-storage.js';
+import { NodeFileSystem } from '../storage/file-system.js';
+import { TcpTransport } from '../transport/tcp-transport.js';
+import { GroupHost } from './group-host.js';
+import { handleInternalApi } from './internal-client-api.js';
+import type { MemberConfig } from './member-config.js';
+import { computeClusterId, formatMemberId, initialClusterMemberIds } from './member-id.js';
+import { NodeHost } from './node-host.js';
+
+/** DATA_GROUP_ID is the Raft group holding the key-value data (the only group so far). */
+export const DATA_GROUP_ID = 1;
+
+/** Member is a running Concord member. */
+export interface Member {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  /** stop closes the client port, the peer transport and the storage; resolves when done. */
+  stop(): Promise<void>;
+}
+
+export interface StartMemberOptions {
+  /** onFatal is called when the member cannot go on (failed fsync, corrupt storage); the process must exit. */
+  readonly onFatal?: (error: Error) => void;
+}
+
+/**
+ * startMember starts one member: recovers (or bootstraps) the data group's storage, connects to
+ * the peers of --initial-cluster over the peer transport, runs the node host and serves the
+ * client port. Layout: `<data-dir>/groups/<groupId>/{wal,snap}` (docs/storage.md).
+ */
+export async function startMember(config: MemberConfig, logger: Logger, options: StartMemberOptions = {}): Promise<Member> {
+  const ids = initialClusterMemberIds(config.initialCluster, config.initialClusterToken);
+  const id = ids.get(config.name);
+  if (id === undefined) throw new Error(`member ${config.name} is not in --initial-cluster`);
+  const clusterId = computeClusterId([...ids.values()], config.initialClusterToken);
+  const onFatal = options.onFatal ?? ((error: Error) => {
+    logger.error('fatal error; exiting', { error: error.message });
+    process.exit(1);
+  });
+
+  const groupDir = path.join(config.dataDir, 'groups', String(DATA_GROUP_ID));
+  const { storage, created } = await DiskStorage.open(groupDir, new NodeFileSystem(), {
+    identity: { clusterId, groupId: DATA_GROUP_ID, nodeId: id },
+    logger,
+  });
+  if (created) {
+    if (config.initialClusterState === 'existing') {
+      await storage.close();
+      throw new Error('--initial-cluster-state=existing: joining a running cluster needs member add, which is not supported yet; ' +
+        'start every founding member with --initial-cluster-state=new');
+    }
+    const voters = [...ids.values()];
+    const confState: ConfState = { voters, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+    const contexts = new Map<number, Uint8Array>();
+    for (const [name, memberId] of ids) {
+      const urls = config.initialCluster.get(name)!.map((u) => u.toString()).join(',');
+      contexts.set(memberId, new TextEncoder().encode(`${name}=${urls}`));
+    }
+    const { entries, hardState } = bootstrapLog(confState, contexts);
+    await storage.persistReady({ hardState, entries, snapshot: undefined }, true);
+    logger.info('bootstrapped a new member', { name: config.name, id: formatMemberId(id), cluster: clusterId, members: ids.size });
+  } else {
+    logger.info('recovered member state', {
+      name: config.name, id: formatMemberId(id), firstIndex: storage.firstIndex(), lastIndex: storage.lastIndex(),
+      snapshotIndex: storage.snapshot().metadata.index,
+    });
+  }
+
+  const now = (): number => performance.now();
+  const nodeHost = new NodeHost(config.heartbeatIntervalMs, logger, now);
+  const peerUrl = config.listenPeerUrls[0]!;
+  const transport = new TcpTransport({
+    localId: id,
+    clusterId,
+    listenHost: peerUrl.hostname,
+    listenPort: Number(peerUrl.port),
+    logger,
+    handler: {
+      onMessage: (from, groupId, message) => nodeHost.deliver(from, groupId, message),
+      onUnreachable: (peer, groupId) => nodeHost.reportUnreachable(peer, groupId),
+      onSnapshotStatus: (peer, groupId, _index, status) => nodeHost.reportSnapshot(peer, groupId, status),
+    },
+  });
+  for (const [name, memberId] of ids) {
+    if (memberId !== id) transport.addPeer(memberId, config.initialCluster.get(name)![0]!);
+  }
+
+  const store = new RegisterStore();
+  const snapshot = storage.snapshot();
+  if (snapshot.metadata.index > 0) store.restore(snapshot.data);
+  let snapshotsApplied = 0;
+  const stateMachine = {
+    apply: (index: number, command: Uint8Array): RegisterResult => store.apply(index, command),
+    snapshot: (): Uint8Array => store.snapshot(),
+    restore: (data: Uint8Array): void => {
+      store.restore(data);
+      snapshotsApplied++;
+    },
+  };
+  const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
+  const seed = randomBytes(4).readUInt32LE(0);
+  const group = new GroupHost<RegisterResult>(
+    DATA_GROUP_ID,
+    { id, storage, prng: new Xoshiro128(seed), logger, electionTicks, heartbeatTicks: 1 },
+    storage, stateMachine, transport, logger, now,
+    {
+      snapshotEntries: config.snapshotCount,
+      snapshotCatchUpEntries: Math.min(5_000, Math.max(10, Math.floor(config.snapshotCount / 10))),
+      requestTimeoutMs: 5_000 + 2 * config.electionTimeoutMs,
+      stallBoundMs: Math.max(config.electionTimeoutMs / 2, 3 * config.heartbeatIntervalMs),
+    },
+    onFatal,
+  );
+  nodeHost.addGroup(group as GroupHost<unknown>);
+  await transport.start();
+  nodeHost.start();
+
+  const status = (): Record<string, unknown> => {
+    const s = group.node.status();
+    return {
+      name: config.name,
+      id,
+      memberId: formatMemberId(id),
+      clusterId,
+      role: s.softState.role,
+      leader: s.softState.leader,
+      term: s.hardState.term,
+      commit: s.hardState.commit,
+      applied: group.applied(),
+      lastIndex: s.lastIndex,
+      firstIndex: storage.firstIndex(),
+      snapshotIndex: storage.snapshot().metadata.index,
+      snapshotsApplied,
+      keys: store.size,
+      config: s.config,
+      stats: group.stats,
+      maxLoopLagMs: Math.round(nodeHost.maxLoopLagMs),
+    };
+  };
+  const servers: http.Server[] = [];
+  for (const url of config.listenClientUrls) {
+    const server = http.createServer((req, res) => {
+      if (!handleInternalApi({ name: config.name, group, store, logger, status }, req, res)) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'not found' }));
+      }
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(Number(url.port), url.hostname, () => resolve());
+    });
+    servers.push(server);
+  }
+  logger.info('member is serving', {
+    name: config.name, id: formatMemberId(id), cluster: clusterId,
+    client: config.advertiseClientUrls.map((u) => u.toString()).join(','),
+    peer: config.initialAdvertisePeerUrls.map((u) => u.toString()).join(','),
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    id,
+    clusterId,
+    stop: () => {
+      stopping ??= (async () => {
+        for (const server of servers) {
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        }
+        nodeHost.stop();
+        await transport.stop();
+        await storage.close();
+        logger.info('member stopped', { name: config.name });
+      })();
+      return stopping;
+    },
+  };
+}
