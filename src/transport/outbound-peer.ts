@@ -58,7 +58,7 @@ export class OutboundPeer {
 
   constructor(readonly id: NodeId, private address: PeerAddress, private readonly ctx: OutboundContext) {
     this.reader = new FrameReader(ctx.limits.handshakeFrameBytesMax);
-    this.snapshots = new SnapshotSender(id, ctx, (reason) => this.breakConnection(reason));
+    this.snapshots = new SnapshotSender(id, ctx, (reason) => this.breakConnection(reason), () => this.scheduleFlush());
   }
 
   /** isConnected says whether the handshake has completed on the current connection. */

@@ -43,6 +43,8 @@ export class SnapshotSender {
     private readonly ctx: SnapshotSenderContext,
     /** onBroken is called when the stream state is unrecoverable; the owner closes the connection. */
     private readonly onBroken: (reason: string) => void,
+    /** requestPump asks the owner to call `pump()` after its next batch (keeps send order). */
+    private readonly requestPump: () => void,
   ) {}
 
   /** enqueue accepts a MsgSnap or reports failure at once when the queue is full or busy for its group. */
@@ -100,7 +102,7 @@ export class SnapshotSender {
       this.ctx.logger.warn('snapshot refused by peer', { peer: this.peer, group: groupId, index: snapshotIndex, reason });
     }
     this.report(groupId, snapshotIndex, status);
-    this.pump();
+    if (this.jobs.length > 0) this.requestPump();
     return undefined;
   }
 
