@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type { ConfState, NodeId } from '../raft/types.js';
+import { DiskStorage, SNAP_DIR } from './disk-storage.js';
+import { SnapshotCorruptionError, StorageErrorCode, isStorageError } from './errors.js';
+import { FaultyFileSystem, SimulatedCrashError } from './faulty-file-system.js';
+import { NodeFileSystem } from './file-system.js';
+import { snapshotName } from './snapshot-store.js';
+import { TEST_IDENTITY, describeLog, makeEntries, withTempDir } from './test-support.js';
+
+/** crashed matches the WAL's failure caused by a simulated crash. */
+const crashed = (e: unknown): boolean => isStorageError(e, StorageErrorCode.WalFailed) && e.cause instanceof SimulatedCrashError;
+
+const CONF: ConfState = { voters: [1, 2, 3] as NodeId[], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+const options = { identity: TEST_IDENTITY, initialConfState: CONF, segmentBytesMax: 1024 };
+
+test('disk storage: a crash after the snapshot file but before its WAL marker keeps the old snapshot', async () => {
+  await withTempDir(async (root) => {
+    const dir = path.join(root, 'g');
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const { storage } = await DiskStorage.open(dir, fs, options);
+    await storage.persistReady({ entries: makeEntries(1, 20, 1) }, true);
+    await storage.createSnapshot(5, CONF, new Uint8Array([5]));
+    fs.schedule({ kind: 'crash', op: 'append' }, { pathIncludes: '.wal' });
+    await assert.rejects(storage.createSnapshot(10, CONF, new Uint8Array([10])), crashed);
+    await assert.rejects(storage.persistReady({ entries: [] }, true), crashed, 'failed for good');
+    await storage.close().catch(() => {});
+    await fs.restart();
+    assert.ok(await fs.exists(path.join(dir, SNAP_DIR, snapshotName(1, 10))), 'the orphan snapshot file was durable');
+    const { storage: reopened } = await DiskStorage.open(dir, fs, options);
+    assert.equal(reopened.snapshot().metadata.index, 5);
+    assert.deepEqual(reopened.snapshot().data, new Uint8Array([5]));
+    assert.equal(describeLog(reopened.entries(6, 21, Infinity)), describeLog(makeEntries(6, 20, 1)));
+    assert.equal(await fs.exists(path.join(dir, SNAP_DIR, snapshotName(1, 10))), false, 'the orphan is deleted');
+    await reopened.close();
+  });
+});
+
+test('disk storage: a missing snapshot the WAL depends on stops the open with a clear error', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new NodeFileSystem();
+    const { storage } = await DiskStorage.open(dir, fs, options);
+    await storage.persistReady({ entries: makeEntries(1, 10, 1) }, true);
+    await storage.createSnapshot(8, CONF, new Uint8Array([8]));
+    await storage.close();
+    await fsp.unlink(path.join(dir, SNAP_DIR, snapshotName(1, 8)));
+    await assert.rejects(DiskStorage.open(dir, fs, options), (e: unknown) => {
+      assert.ok(e instanceof SnapshotCorruptionError);
+      assert.match(e.message, /missing.*older state cannot be used/s);
+      return true;
+    });
+  });
+});
+
+test('disk storage: a failed fdatasync rejects this and every later write, and shows nothing', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const { storage } = await DiskStorage.open(dir, fs, options);
+    await storage.persistReady({ entries: makeEntries(1, 3, 1) }, true);
+    fs.schedule({ kind: 'fsync-error' });
+    await assert.rejects(storage.persistReady({ entries: makeEntries(4, 5, 1) }, true),
+      (e: unknown) => isStorageError(e, StorageErrorCode.WalFailed));
+    assert.equal(storage.lastIndex(), 3, 'the core never sees entries that are not durable');
+    await assert.rejects(storage.persistReady({ entries: makeEntries(4, 4, 1) }, true),
+      (e: unknown) => isStorageError(e, StorageErrorCode.WalFailed));
+    await assert.rejects(storage.createSnapshot(2, CONF, new Uint8Array()),
+      (e: unknown) => isStorageError(e, StorageErrorCode.WalFailed));
+    await storage.close();
+  });
+});
+
+test('disk storage: snapshots purge WAL segments and old snapshot files', async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await DiskStorage.open(dir, new NodeFileSystem(), options);
+    for (let i = 0; i < 20; i++) await storage.persistReady({ entries: makeEntries(i * 5 + 1, i * 5 + 5, 1, 40) }, true);
+    const before = storage.walSegmentNames.length;
+    assert.ok(before >= 5, `${before} segments`);
+    await storage.createSnapshot(50, CONF, new Uint8Array([50]));
+    await storage.createSnapshot(90, CONF, new Uint8Array([90]));
+    await storage.compact(90);
+    assert.ok(storage.walSegmentNames.length < before);
+    assert.deepEqual((await fsp.readdir(path.join(dir, SNAP_DIR))).sort(), [snapshotName(1, 50), snapshotName(1, 90)]);
+    await storage.close();
+    const { storage: reopened } = await DiskStorage.open(dir, new NodeFileSystem(), options);
+    assert.equal(reopened.firstIndex(), 91);
+    assert.equal(reopened.lastIndex(), 100);
+    await reopened.close();
+  });
+});
+
+test('disk storage: a torn tail is reported and the acknowledged log survives', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const { storage } = await DiskStorage.open(dir, fs, { ...options, segmentBytesMax: 1 << 20 });
+    await storage.persistReady({ entries: makeEntries(1, 5, 1) }, true);
+    fs.schedule({ kind: 'torn-write', bytesKept: 30, then: 'crash' });
+    await assert.rejects(storage.persistReady({ entries: makeEntries(6, 9, 1) }, true), crashed);
+    await fs.restart();
+    const { storage: reopened } = await DiskStorage.open(dir, fs, options);
+    assert.ok(reopened.tornTail);
+    assert.equal(reopened.lastIndex(), 5);
+    await reopened.close();
+  });
+});

@@ -1,0 +1,199 @@
+import * as path from 'node:path';
+import { AssertionError, assert } from '../lib/assert.js';
+import { nullLogger, type Logger } from '../lib/logger.js';
+import { RaftError, RaftErrorCode } from '../raft/errors.js';
+import { MemoryStorage } from '../raft/storage.js';
+import {
+  EMPTY_CONF_STATE, type ConfState, type Entry, type HardState, type LogIndex, type Snapshot, type Term,
+} from '../raft/types.js';
+import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
+import { StorageError, StorageErrorCode } from './errors.js';
+import type { FileSystem } from './file-system.js';
+import { STORAGE_LIMITS } from './limits.js';
+import { SnapshotStore } from './snapshot-store.js';
+import type { WalIdentity } from './wal-record.js';
+import { parseSegmentName } from './wal-segment-name.js';
+import { Wal, type TornTail } from './wal.js';
+
+/** DiskStorageOptions configure one group's storage directory. */
+export interface DiskStorageOptions {
+  /** identity is recorded in the WAL and checked on every open. */
+  readonly identity: WalIdentity;
+  /**
+   * initialConfState is the configuration of a brand-new member (the founding voters, or empty
+   * for a node that will join); ignored when the directory already holds a WAL.
+   */
+  readonly initialConfState?: ConfState;
+  readonly segmentBytesMax?: number;
+  /** snapshotsRetained is how many snapshot files to keep, the current one included. */
+  readonly snapshotsRetained?: number;
+  readonly logger?: Logger;
+}
+
+/** WAL_DIR and SNAP_DIR are the subdirectories of a group directory. */
+export const WAL_DIR = 'wal';
+export const SNAP_DIR = 'snap';
+
+/**
+ * DiskStorage is a group's durable log: a WAL (`<dir>/wal`) and snapshot files (`<dir>/snap`),
+ * with the live log kept in memory (etcd's MemoryStorage + WAL pair). The Raft core reads the
+ * memory view; writes reach it only after they are durable. Writes are serialized in call order.
+ * Any I/O failure fails the storage for good (DESIGN §4): that call and every later one reject
+ * with the same StorageError, and the node must restart and recover from disk.
+ */
+export class DiskStorage implements DurableLogStorage {
+  private tail: Promise<unknown> = Promise.resolve();
+  private failure: StorageError | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly memory: MemoryStorage,
+    private readonly wal: Wal,
+    private readonly snapshots: SnapshotStore,
+    private readonly snapshotsRetained: number,
+    /** tornTail reports what recovery cut from the end of the WAL, if anything. */
+    readonly tornTail: TornTail | undefined,
+  ) {}
+
+  /**
+   * open recovers the group stored in `dir`, or starts a new one there (with a snapshot at index 0
+   * holding `initialConfState`; `created` is then true). Throws WalCorruptionError / SnapshotCorruptionError when the
+   * directory cannot be trusted.
+   */
+  static async open(dir: string, fs: FileSystem, options: DiskStorageOptions): Promise<{ storage: DiskStorage; created: boolean }> {
+    const logger = options.logger ?? nullLogger;
+    const retained = options.snapshotsRetained ?? STORAGE_LIMITS.snapshotsRetainedDefault;
+    assert(retained >= 1, 'the current snapshot is always retained');
+    if (!(await fs.exists(dir))) {
+      await fs.mkdirp(dir);
+      await fs.syncDir(path.dirname(dir));
+    }
+    const walDir = path.join(dir, WAL_DIR);
+    const snapshots = await SnapshotStore.open(path.join(dir, SNAP_DIR), fs, logger);
+    const hasWal = (await fs.exists(walDir)) && (await fs.list(walDir)).some((n) => parseSegmentName(n) !== undefined);
+    if (!hasWal) {
+      const confState = options.initialConfState ?? EMPTY_CONF_STATE;
+      await snapshots.save({ metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) });
+    }
+    const walOptions = { identity: options.identity, logger, ...(options.segmentBytesMax !== undefined ? { segmentBytesMax: options.segmentBytesMax } : {}) };
+    const { wal, recovery } = await Wal.open(walDir, fs, walOptions);
+    try {
+      const marker = recovery.snapshot;
+      const snapshot = await snapshots.load(marker.term, marker.index);
+      await snapshots.purge(marker.term, marker.index, retained);
+      const memory = MemoryStorage.withConf(snapshot.metadata.confState);
+      if (marker.index > 0) memory.applySnapshot(snapshot);
+      memory.append(recovery.entries);
+      memory.setHardState(recovery.hardState);
+      logger.info('opened group storage', {
+        dir, snapshotIndex: marker.index, firstIndex: memory.firstIndex(), lastIndex: memory.lastIndex(), created: recovery.created,
+      });
+      return { storage: new DiskStorage(dir, memory, wal, snapshots, retained, recovery.tornTail), created: recovery.created };
+    } catch (error) {
+      await wal.close();
+      throw error;
+    }
+  }
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return this.memory.initialState();
+  }
+  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] {
+    return this.memory.entries(lo, hi, bytesMax);
+  }
+  term(index: LogIndex): Term {
+    return this.memory.term(index);
+  }
+  lastIndex(): LogIndex {
+    return this.memory.lastIndex();
+  }
+  firstIndex(): LogIndex {
+    return this.memory.firstIndex();
+  }
+  snapshot(): Snapshot {
+    return this.memory.snapshot();
+  }
+
+  /** walSegmentNames lists the live WAL segment files (for tests and status pages). */
+  get walSegmentNames(): readonly string[] {
+    return this.wal.segmentNames;
+  }
+
+  persistReady(batch: PersistBatch, mustSync: boolean): Promise<void> {
+    return this.run(async () => {
+      const snapshot = batch.snapshot;
+      if (snapshot) {
+        const current = this.memory.snapshot().metadata.index;
+        if (snapshot.metadata.index <= current) {
+          throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${snapshot.metadata.index} is older than ${current}`);
+        }
+        await this.snapshots.save(snapshot);
+      }
+      const marker = snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term, installed: true } : undefined;
+      await this.wal.saveBatch({ snapshot: marker, entries: batch.entries, hardState: batch.hardState }, mustSync || snapshot !== undefined);
+      if (snapshot) this.memory.applySnapshot(snapshot);
+      this.memory.append(batch.entries);
+      if (batch.hardState) this.memory.setHardState(batch.hardState);
+      if (snapshot) await this.purge(snapshot.metadata.term, snapshot.metadata.index);
+    });
+  }
+
+  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    return this.run(async () => {
+      const current = this.memory.snapshot().metadata.index;
+      if (index <= current) throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} is not newer than ${current}`);
+      assert(index <= this.memory.lastIndex(), () => `snapshot ${index} beyond last index ${this.memory.lastIndex()}`);
+      const term = this.memory.term(index);
+      await this.snapshots.save({ metadata: { index, term, confState }, data });
+      await this.wal.saveSnapshot({ index, term, installed: false });
+      const snapshot = this.memory.createSnapshot(index, confState, data);
+      await this.purge(term, index);
+      return snapshot;
+    });
+  }
+
+  compact(compactIndex: LogIndex): Promise<void> {
+    return this.run(async () => {
+      if (compactIndex < this.memory.firstIndex()) {
+        throw new RaftError(RaftErrorCode.Compacted, `index ${compactIndex} is already compacted`);
+      }
+      const snapshotIndex = this.memory.snapshot().metadata.index;
+      assert(compactIndex <= snapshotIndex, () => `compact ${compactIndex} beyond the snapshot ${snapshotIndex}`);
+      this.memory.compact(compactIndex);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    await this.wal.close();
+  }
+
+  /** purge drops snapshot files and WAL segments that the snapshot (term, index) makes unnecessary. */
+  private async purge(term: Term, index: LogIndex): Promise<void> {
+    await this.snapshots.purge(term, index, this.snapshotsRetained);
+    await this.wal.purgeTo(index);
+  }
+
+  /** run serializes `op` behind earlier calls; an I/O error fails the storage. */
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(async () => {
+      if (this.failure) throw this.failure;
+      if (this.closed) throw new StorageError(StorageErrorCode.Closed, `storage ${this.dir} is closed`);
+      try {
+        return await op();
+      } catch (error) {
+        if (error instanceof RaftError || error instanceof AssertionError) throw error;
+        this.failure = error instanceof StorageError && error.code === StorageErrorCode.WalFailed ? error
+          : new StorageError(StorageErrorCode.StorageFailed,
+            `storage ${this.dir} failed (${error instanceof Error ? error.message : String(error)}); restart the node to recover from disk`,
+            { cause: error });
+        throw this.failure;
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,22 @@
+import { assert } from '../lib/assert.js';
+
+/**
+ * STORAGE_LIMITS are the size limits of the storage layer, in one place. Relationships between
+ * them are asserted when this module loads.
+ */
+export const STORAGE_LIMITS = {
+  /** segmentBytesDefault is when a WAL segment is sealed and a new one started (64 MiB). */
+  segmentBytesDefault: 64 * 1024 * 1024,
+  /** segmentBytesMin is the smallest configurable segment size (tests use small segments). */
+  segmentBytesMin: 1024,
+  /** recordBytesMax bounds one WAL record's payload; larger lengths on disk are corruption. */
+  recordBytesMax: 64 * 1024 * 1024,
+  /** snapshotBytesMax bounds a snapshot file (its data length is a u32 on disk). */
+  snapshotBytesMax: 0xffff_ffff - 1024,
+  /** snapshotsRetainedDefault is how many snapshot files are kept (the current one included). */
+  snapshotsRetainedDefault: 2,
+} as const;
+
+assert(STORAGE_LIMITS.segmentBytesMin < STORAGE_LIMITS.segmentBytesDefault, 'segment size bounds');
+assert(STORAGE_LIMITS.recordBytesMax <= 0xffff_ffff, 'record length is a u32 on disk');
+assert(STORAGE_LIMITS.snapshotsRetainedDefault >= 1, 'the current snapshot is always kept');

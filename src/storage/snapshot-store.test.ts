@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type { NodeId, Snapshot } from '../raft/types.js';
+import { SnapshotCorruptionError, StorageErrorCode } from './errors.js';
+import { FaultyFileSystem, SimulatedCrashError } from './faulty-file-system.js';
+import { NodeFileSystem } from './file-system.js';
+import { SnapshotStore, snapshotName } from './snapshot-store.js';
+import { withTempDir } from './test-support.js';
+
+function snap(index: number, term: number, fill: number): Snapshot {
+  return {
+    metadata: { index, term, confState: { voters: [1, 2, 3] as NodeId[], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false } },
+    data: new Uint8Array(1000).fill(fill),
+  };
+}
+
+test('snapshot store: save then load returns the same snapshot', async () => {
+  await withTempDir(async (dir) => {
+    const store = await SnapshotStore.open(path.join(dir, 'snap'), new NodeFileSystem());
+    const file = await store.save(snap(10, 2, 7));
+    assert.equal(file.name, snapshotName(2, 10));
+    assert.deepEqual(await store.load(2, 10), snap(10, 2, 7));
+  });
+});
+
+test('snapshot store: a damaged or missing file is a clear error', async () => {
+  await withTempDir(async (dir) => {
+    const store = await SnapshotStore.open(dir, new NodeFileSystem());
+    await store.save(snap(10, 2, 7));
+    const file = path.join(dir, snapshotName(2, 10));
+    const bytes = await fsp.readFile(file);
+    bytes[500] = bytes[500]! ^ 4;
+    await fsp.writeFile(file, bytes);
+    await assert.rejects(store.load(2, 10), (e: unknown) => {
+      assert.ok(e instanceof SnapshotCorruptionError);
+      assert.equal(e.code, StorageErrorCode.SnapshotCorrupt);
+      assert.match(e.message, /CRC mismatch/);
+      assert.match(e.message, new RegExp(snapshotName(2, 10)));
+      return true;
+    });
+    await assert.rejects(store.load(3, 20), /file is missing/);
+    // A file renamed to another snapshot's name is caught by the name check.
+    await store.save(snap(30, 3, 1));
+    await fsp.copyFile(path.join(dir, snapshotName(3, 30)), path.join(dir, snapshotName(3, 31)));
+    await assert.rejects(store.load(3, 31), /contents are snapshot/);
+  });
+});
+
+test('snapshot store: a crash between the temp write and the rename leaves the old snapshot', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const store = await SnapshotStore.open(dir, fs);
+    await store.save(snap(10, 2, 7));
+    fs.schedule({ kind: 'crash', op: 'rename' });
+    await assert.rejects(store.save(snap(20, 2, 9)), SimulatedCrashError);
+    await fs.restart();
+    const reopened = await SnapshotStore.open(dir, fs);
+    assert.deepEqual((await reopened.list()).map((f) => f.index), [10]);
+    assert.deepEqual(await reopened.load(2, 10), snap(10, 2, 7));
+    assert.deepEqual((await fsp.readdir(dir)).sort(), [snapshotName(2, 10)], 'temp file removed');
+  });
+});
+
+test('snapshot store: a rename not followed by a directory fsync may be undone by a crash', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const store = await SnapshotStore.open(dir, fs);
+    await store.save(snap(10, 2, 7));
+    fs.schedule({ kind: 'crash', op: 'syncDir' });
+    await assert.rejects(store.save(snap(20, 2, 9)), SimulatedCrashError);
+    await fs.restart();
+    const reopened = await SnapshotStore.open(dir, fs);
+    assert.deepEqual((await reopened.list()).map((f) => f.index), [10]);
+  });
+});
+
+test('snapshot store: purge keeps the current and N-1 older, and drops newer orphans', async () => {
+  await withTempDir(async (dir) => {
+    const store = await SnapshotStore.open(dir, new NodeFileSystem());
+    for (const i of [10, 20, 30, 40]) await store.save(snap(i, 1, i));
+    const deleted = await store.purge(1, 30, 2);
+    assert.deepEqual(deleted.sort(), [snapshotName(1, 10), snapshotName(1, 40)].sort());
+    assert.deepEqual((await store.list()).map((f) => f.index), [20, 30]);
+  });
+});

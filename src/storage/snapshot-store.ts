@@ -1,0 +1,148 @@
+import * as path from 'node:path';
+import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
+import { nullLogger, type Logger } from '../lib/logger.js';
+import type { LogIndex, Snapshot, Term } from '../raft/types.js';
+import { readSnapshot, writeSnapshot } from '../raft/wire-codec.js';
+import { crc32 } from './crc32.js';
+import { SnapshotCorruptionError, StorageError, StorageErrorCode } from './errors.js';
+import type { FileSystem } from './file-system.js';
+import { STORAGE_LIMITS } from './limits.js';
+import { TEMP_SUFFIX, hex16 } from './wal-segment-name.js';
+
+/**
+ * Snapshot files (format version 1), one per snapshot, named `<term:016x>-<index:016x>.snap`:
+ *   u32 magic "CSNP" | u16 version | snapshot (wire-codec: metadata, u32 length + data) | u32 crc
+ * where `crc` is CRC-32 over every byte before it.
+ */
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+const MAGIC = 0x504e5343; // "CSNP" little-endian
+const TRAILER_BYTES = 4;
+const namePattern = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
+
+/** SnapshotFile is one snapshot file found in the directory. */
+export interface SnapshotFile {
+  readonly name: string;
+  readonly term: Term;
+  readonly index: LogIndex;
+}
+
+/**
+ * SnapshotStore keeps a group's snapshots as files in one directory. A snapshot is written to a
+ * temp file, fdatasynced, renamed into place and the directory fsynced, so a crash leaves either
+ * the complete new file or none. Which snapshot is current is decided by the WAL's latest
+ * snapshot marker, never by "the newest file" (see `load` and docs/storage.md).
+ */
+export class SnapshotStore {
+  private constructor(readonly dir: string, private readonly fs: FileSystem, private readonly logger: Logger) {}
+
+  /** open creates the directory if needed and removes temp files left by a crash. */
+  static async open(dir: string, fs: FileSystem, logger: Logger = nullLogger): Promise<SnapshotStore> {
+    if (!(await fs.exists(dir))) {
+      await fs.mkdirp(dir);
+      await fs.syncDir(path.dirname(dir));
+    }
+    for (const name of await fs.list(dir)) {
+      if (name.endsWith(TEMP_SUFFIX)) await fs.unlink(path.join(dir, name));
+    }
+    return new SnapshotStore(dir, fs, logger);
+  }
+
+  /** save writes `snapshot` durably (temp file, fdatasync, rename, directory fsync). */
+  async save(snapshot: Snapshot): Promise<SnapshotFile> {
+    const { index, term } = snapshot.metadata;
+    if (snapshot.data.byteLength > STORAGE_LIMITS.snapshotBytesMax) {
+      throw new StorageError(StorageErrorCode.RecordTooLarge, `snapshot of ${snapshot.data.byteLength} bytes exceeds ${STORAGE_LIMITS.snapshotBytesMax}`);
+    }
+    const w = new BinaryWriter(snapshot.data.byteLength + 256);
+    w.u32(MAGIC).u16(SNAPSHOT_FORMAT_VERSION);
+    writeSnapshot(w, snapshot);
+    w.u32(0);
+    const bytes = w.finish();
+    const crcAt = bytes.byteLength - TRAILER_BYTES;
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(crcAt, crc32(bytes.subarray(0, crcAt)), true);
+    const name = snapshotName(term, index);
+    const finalPath = path.join(this.dir, name);
+    const tempPath = finalPath + TEMP_SUFFIX;
+    const file = await this.fs.openAppend(tempPath);
+    try {
+      await file.append([bytes]);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+    await this.fs.rename(tempPath, finalPath);
+    await this.fs.syncDir(this.dir);
+    return { name, term, index };
+  }
+
+  /**
+   * load reads the snapshot (term, index). A missing or damaged file throws
+   * SnapshotCorruptionError: the caller asks for the snapshot its WAL continues from, and older
+   * snapshots cannot stand in for it once the WAL is purged past them.
+   */
+  async load(term: Term, index: LogIndex): Promise<Snapshot> {
+    const file = path.join(this.dir, snapshotName(term, index));
+    if (!(await this.fs.exists(file))) throw new SnapshotCorruptionError(file, 'file is missing');
+    return decodeSnapshotFile(file, await this.fs.readFile(file));
+  }
+
+  /** list returns the snapshot files, oldest (lowest index) first. */
+  async list(): Promise<SnapshotFile[]> {
+    const files: SnapshotFile[] = [];
+    for (const name of await this.fs.list(this.dir)) {
+      const m = namePattern.exec(name);
+      if (m) files.push({ name, term: Number.parseInt(m[1]!, 16), index: Number.parseInt(m[2]!, 16) });
+    }
+    return files.sort((a, b) => a.index - b.index || a.term - b.term);
+  }
+
+  /**
+   * purge keeps the current snapshot (term, index) and the `retain - 1` newest older ones, and
+   * deletes the rest, including files newer than the current one (written before a crash that
+   * came before their WAL marker). Returns the deleted names.
+   */
+  async purge(term: Term, index: LogIndex, retain: number = STORAGE_LIMITS.snapshotsRetainedDefault): Promise<string[]> {
+    const files = await this.list();
+    const older = files.filter((f) => f.index < index || (f.index === index && f.term < term));
+    const orphans = files.filter((f) => f.index > index || (f.index === index && f.term > term));
+    const doomed = [...orphans, ...older.slice(0, Math.max(0, older.length - (retain - 1)))];
+    for (const f of doomed) await this.fs.unlink(path.join(this.dir, f.name));
+    if (doomed.length > 0) {
+      await this.fs.syncDir(this.dir);
+      this.logger.info('purged snapshot files', { dir: this.dir, deleted: doomed.map((f) => f.name) });
+    }
+    return doomed.map((f) => f.name);
+  }
+}
+
+/** snapshotName is the file name of the snapshot at (term, index). */
+export function snapshotName(term: Term, index: LogIndex): string {
+  return `${hex16(term)}-${hex16(index)}.snap`;
+}
+
+/** decodeSnapshotFile checks and decodes a snapshot file's bytes; `file` names it in errors. */
+export function decodeSnapshotFile(file: string, bytes: Uint8Array): Snapshot {
+  if (bytes.byteLength < 6 + TRAILER_BYTES) throw new SnapshotCorruptionError(file, `file of ${bytes.byteLength} bytes is too short`);
+  const crcAt = bytes.byteLength - TRAILER_BYTES;
+  const stored = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(crcAt, true);
+  const actual = crc32(bytes.subarray(0, crcAt));
+  if (stored !== actual) throw new SnapshotCorruptionError(file, `CRC mismatch (stored ${stored}, computed ${actual})`);
+  const r = new BinaryReader(bytes.subarray(0, crcAt));
+  try {
+    if (r.u32('magic') !== MAGIC) throw new SnapshotCorruptionError(file, 'not a snapshot file (bad magic)');
+    const version = r.u16('version');
+    if (version !== SNAPSHOT_FORMAT_VERSION) {
+      throw new StorageError(StorageErrorCode.FormatVersionUnsupported,
+        `snapshot ${file} has format version ${version}; this build reads version ${SNAPSHOT_FORMAT_VERSION}`);
+    }
+    const snapshot = readSnapshot(r);
+    r.end('snapshot');
+    const expected = snapshotName(snapshot.metadata.term, snapshot.metadata.index);
+    if (path.basename(file) !== expected) throw new SnapshotCorruptionError(file, `contents are snapshot ${expected}`);
+    return snapshot;
+  } catch (error) {
+    if (error instanceof CodecError) throw new SnapshotCorruptionError(file, `undecodable: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
