@@ -1,21 +1,41 @@
 #!/usr/bin/env node
 /**
- * The `concord` command. Today it knows only that the server is not built yet; `concord dev`
- * (what `npm start` runs) will start a local 3-member cluster once the node host lands.
+ * The `concord` command: `start` runs one member (etcd's flags), `dev` a local 3-member cluster
+ * (what `npm start` runs), `version`, `help`. Exit codes: 0 ok, 1 failure, 2 bad command line.
  */
-const command = process.argv[2] ?? 'help';
+import { runDev } from './dev.js';
+import { EXIT_CODES, runStart } from './start.js';
+import { DEV_USAGE, MAIN_USAGE, concordVersion, startUsage } from './usage.js';
 
-switch (command) {
-  case 'dev':
-  case 'start':
-    console.log(`concord ${command}: not yet — the Raft core and its simulator exist (npm run sim); ` +
-      'the node host, WAL and etcd API are the next issues.');
-    break;
-  case 'version':
-  case '--version':
-    console.log('concord 0.1.0');
-    break;
-  default:
-    console.log('usage: concord dev | start | version');
-    process.exitCode = command === 'help' || command === '--help' ? 0 : 2;
+async function main(args: readonly string[]): Promise<number> {
+  const [command = 'help', ...rest] = args;
+  switch (command) {
+    case 'start':
+      return runStart(rest, process.env);
+    case 'dev':
+      return runDev(rest, process.env);
+    case 'version':
+    case '--version':
+      process.stdout.write(`concord ${concordVersion()}\n`);
+      return EXIT_CODES.ok;
+    case 'help':
+    case '--help':
+    case '-h': {
+      const topic = rest[0];
+      if (topic === 'start') process.stdout.write(startUsage());
+      else if (topic === 'dev') process.stdout.write(DEV_USAGE);
+      else if (topic === undefined) process.stdout.write(MAIN_USAGE);
+      else {
+        process.stderr.write(`concord: no help for "${topic}" (commands: start, dev, version, help)\n`);
+        return EXIT_CODES.usage;
+      }
+      return EXIT_CODES.ok;
+    }
+    default:
+      process.stderr.write(`concord: unknown command "${command}" (see "concord help")\n`);
+      return EXIT_CODES.usage;
+  }
 }
+
+// Exit explicitly: a stopped member may leave timers or sockets that would keep the process up.
+process.exit(await main(process.argv.slice(2)));

@@ -90,7 +90,7 @@ interface Setting {
 
 /** parseMemberConfig validates argv (the arguments after `start`), env and the config file. */
 export function parseMemberConfig(argv: readonly string[], env: NodeJS.ProcessEnv): MemberConfig {
-  const flags = parseFlags(argv);
+  const flags = parseFlagArgs(argv, [...MEMBER_FLAGS, CONFIG_FILE_FLAG], 'concord help start');
   const configFilePath = flags.get(CONFIG_FILE_FLAG) ?? nonEmpty(env[envVarName(CONFIG_FILE_FLAG)]);
   if (configFilePath === '') throw new ConfigError(`invalid --${CONFIG_FILE_FLAG} "": expected a file path`);
   const file = configFilePath === undefined ? undefined : readConfigFile(configFilePath, MEMBER_FLAGS);
@@ -179,12 +179,12 @@ export function parseMemberConfig(argv: readonly string[], env: NodeJS.ProcessEn
 }
 
 /**
- * parseFlags reads `--flag value` and `--flag=value` with node:util's parseArgs. It runs
- * parseArgs non-strict and enforces strictness itself (unknown flags, missing values, stray
- * arguments) so each problem gets one line naming the flag instead of parseArgs' prose.
+ * parseFlagArgs reads `--flag value` and `--flag=value` (string flags named in `known`) with
+ * node:util's parseArgs; the last of a repeated flag wins. It runs parseArgs non-strict and
+ * enforces strictness itself (unknown flags, missing values, stray arguments) so each problem is
+ * a one-line ConfigError naming the flag (and pointing at `helpCommand`) instead of parseArgs' prose.
  */
-function parseFlags(argv: readonly string[]): Map<string, string> {
-  const known: readonly string[] = [...MEMBER_FLAGS, CONFIG_FILE_FLAG];
+export function parseFlagArgs(argv: readonly string[], known: readonly string[], helpCommand: string): Map<string, string> {
   const options = Object.fromEntries(known.map((flag) => [flag, { type: 'string' as const }]));
   const { tokens } = parseArgsNonStrict([...argv], options);
   const flags = new Map<string, string>();
@@ -194,7 +194,7 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
     }
     if (token.kind === 'option-terminator') continue;
     if (!known.includes(token.name) || token.rawName.startsWith('-') && !token.rawName.startsWith('--')) {
-      throw new ConfigError(`unknown flag ${token.rawName} (see "concord help start")`);
+      throw new ConfigError(`unknown flag ${token.rawName} (see "${helpCommand}")`);
     }
     if (token.value === undefined || !token.inlineValue && token.value.startsWith('-')) {
       throw new ConfigError(`missing value for ${token.rawName} (write ${token.rawName}=VALUE; a value may start with "-" only in that form)`);
