@@ -106,13 +106,19 @@ export class BinaryWriter {
   }
 }
 
-/** BinaryReader reads values written by BinaryWriter, bounds-checking every read. */
+/**
+ * BinaryReader reads values written by BinaryWriter, bounds-checking every read. By default
+ * `bytes()` returns copies, so the input buffer may be reused; with `share: true` it returns views
+ * of the input (no copy), for callers that hand each input its own memory (peer frames).
+ */
 export class BinaryReader {
   private readonly view: DataView;
   private at = 0;
+  private readonly share: boolean;
 
-  constructor(private readonly buffer: Uint8Array) {
+  constructor(private readonly buffer: Uint8Array, options: { share?: boolean } = {}) {
     this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    this.share = options.share ?? false;
   }
 
   get offset(): number {
@@ -162,12 +168,15 @@ export class BinaryReader {
     return v === 1;
   }
 
-  /** bytes reads a u32 length and that many bytes (a copy, so the frame buffer can be reused). */
+  /** bytes reads a u32 length and that many bytes (a copy unless the reader shares its buffer). */
   bytes(what = 'bytes', bytesMax = Number.MAX_SAFE_INTEGER): Uint8Array {
     const length = this.u32(`${what} length`);
     if (length > bytesMax) throw new CodecError(`${what} of ${length} bytes exceeds ${bytesMax}`, this.at - 4);
     this.need(length, what);
-    const out = this.buffer.slice(this.at, this.at + length);
+    // Uint8Array.prototype.slice copies even when the input is a Node Buffer (whose slice is a view).
+    const out = this.share
+      ? this.buffer.subarray(this.at, this.at + length)
+      : Uint8Array.prototype.slice.call(this.buffer, this.at, this.at + length);
     this.at += length;
     return out;
   }

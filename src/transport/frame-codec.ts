@@ -218,6 +218,8 @@ function estimateBatchBytes(messages: readonly Message[]): number {
  * CodecError on anything malformed, including trailing bytes and unknown types.
  */
 export function decodeFrame(type: number, payload: Uint8Array, limits: DecodeLimits): Frame {
+  // Entries are copied out of the frame: a view would keep the whole socket chunk alive for as
+  // long as the entry stays in the in-memory log.
   const r = new BinaryReader(payload);
   if (type === FrameType.SnapshotChunk) {
     // The data is a view of the payload (no copy); the receiver copies it into the snapshot.
