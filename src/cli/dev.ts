@@ -118,7 +118,7 @@ async function runMembers(plan: readonly DevMember[], dataDir: string, env: Node
   }
   const endpoints = plan.map((member) => member.clientUrl).join(',');
   process.stdout.write(`endpoints: ${endpoints}\n`);
-  process.stdout.write(`  try: etcdctl --endpoints=${endpoints} member list\n`);
+  process.stdout.write(`  try: curl ${plan[0]?.clientUrl ?? ''}/health\n`);
 
   let killTimer: NodeJS.Timeout | undefined;
   const killRemaining = (why: string): void => {
