@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { encodePut } from '../../src/kv/register-store.js';
+import { ErrorCode, ConcordError } from '../../src/lib/errors.js';
+import { FaultyFileSystem } from '../../src/storage/faulty-file-system.js';
+import { NodeFileSystem, type AppendFile, type FileSystem } from '../../src/storage/file-system.js';
+import type { NodeId } from '../../src/raft/index.js';
+import { InProcessCluster } from './in-process-cluster.js';
+
+const text = new TextEncoder();
+
+describe('members hosting several Raft groups over real TCP and real disks', { concurrency: false }, () => {
+  test('each group elects, replicates and applies independently; peer messages carry the group id', async () => {
+    const cluster = await InProcessCluster.start({ members: 3, groups: [1, 2, 3, 4] });
+    try {
+      for (const groupId of [1, 2, 3, 4]) {
+        const leader = await cluster.leaderOf(groupId);
+        const writes = groupId * 5;
+        // Propose through a follower too: forwarding stays within the group.
+        const follower = cluster.members.find((m) => m !== leader)!;
+        for (let i = 0; i < writes; i++) {
+          const via = i % 2 === 0 ? leader : follower;
+          await via.groups.get(groupId)!.group.propose(encodePut(`g${groupId}-k${i}`, text.encode(`v${i}`)));
+        }
+      }
+      for (const groupId of [1, 2, 3, 4]) {
+        const leader = await cluster.leaderOf(groupId);
+        await leader.groups.get(groupId)!.group.readBarrier();
+        for (const m of cluster.members) {
+          const { store, group } = m.groups.get(groupId)!;
+          await waitUntil(() => group.applied() >= leader.groups.get(groupId)!.group.applied());
+          // Each group holds exactly its own keys.
+          assert.equal(store.size, groupId * 5, `member ${m.id} group ${groupId}`);
+          assert.ok(store.get(`g${groupId}-k0`));
+          for (const other of [1, 2, 3, 4]) if (other !== groupId) assert.equal(store.get(`g${other}-k0`), undefined);
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  test('a leader whose fsync stalls hands leadership to a caught-up follower', async () => {
+    const gates = new Map<NodeId, StallingFileSystem>();
+    const cluster = await InProcessCluster.start({
+      members: 3, groups: [1], tickMs: 20, electionTicks: 50,
+      limits: { stallBoundMs: 300 },
+      fileSystem: (id) => {
+        const fsys = new StallingFileSystem(new NodeFileSystem());
+        gates.set(id, fsys);
+        return fsys;
+      },
+    });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const group = leader.groups.get(1)!.group;
+      await group.propose(encodePut('before', text.encode('x')));
+      gates.get(leader.id)!.stall();
+      const stalled = group.propose(encodePut('during-stall', text.encode('y')));
+      stalled.catch(() => {});
+      // The election timeout is 50 ticks x 20 ms = 1 s; the watchdog acts after 300 ms.
+      await waitUntil(() => cluster.members.some((m) => m !== leader && m.groups.get(1)!.group.isLeader()), 5_000);
+      assert.ok(group.stats.leaderTransfersForStall >= 1, 'the stalled leader asked for a transfer');
+      gates.get(leader.id)!.release();
+      const newLeader = await cluster.leaderOf(1);
+      assert.notEqual(newLeader.id, leader.id);
+      await newLeader.groups.get(1)!.group.propose(encodePut('after', text.encode('z')));
+      assert.equal(cluster.members.flatMap((m) => m.fatal).length, 0);
+    } finally {
+      for (const g of gates.values()) g.release();
+      await cluster.stop();
+    }
+  });
+
+  test('a failed fsync is fatal for the member: waiting and later requests fail, nothing is acknowledged', async () => {
+    const faulty = new Map<NodeId, FaultyFileSystem>();
+    const cluster = await InProcessCluster.start({
+      members: 3, groups: [1],
+      fileSystem: (id) => {
+        const fsys = new FaultyFileSystem(new NodeFileSystem());
+        faulty.set(id, fsys);
+        return fsys;
+      },
+    });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const group = leader.groups.get(1)!.group;
+      await group.propose(encodePut('ok', text.encode('1')));
+      faulty.get(leader.id)!.schedule({ kind: 'fsync-error' });
+      await assert.rejects(group.propose(encodePut('doomed', text.encode('2'))), (error: unknown) =>
+        error instanceof ConcordError && error.code === ErrorCode.Stopped);
+      assert.equal(leader.fatal.length, 1, 'onFatal was called once');
+      assert.match(leader.fatal[0]!.message, /EIO|fsync|WAL/i);
+      await assert.rejects(group.propose(encodePut('later', text.encode('3'))), ConcordError);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+/** StallingFileSystem passes through, except that datasync can be held until released. */
+class StallingFileSystem implements FileSystem {
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+  constructor(private readonly inner: FileSystem) {}
+  stall(): void {
+    this.gate = new Promise((resolve) => { this.open = resolve; });
+  }
+  release(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+  async openAppend(file: string): Promise<AppendFile> {
+    const f = await this.inner.openAppend(file);
+    return {
+      path: f.path,
+      append: (chunks) => f.append(chunks),
+      datasync: async () => {
+        if (this.gate) await this.gate;
+        await f.datasync();
+      },
+      close: () => f.close(),
+    };
+  }
+  readFile(file: string): Promise<Uint8Array> { return this.inner.readFile(file); }
+  fileBytes(file: string): Promise<number> { return this.inner.fileBytes(file); }
+  list(dir: string): Promise<string[]> { return this.inner.list(dir); }
+  rename(from: string, to: string): Promise<void> { return this.inner.rename(from, to); }
+  unlink(file: string): Promise<void> { return this.inner.unlink(file); }
+  truncate(file: string, lengthBytes: number): Promise<void> { return this.inner.truncate(file, lengthBytes); }
+  mkdirp(dir: string): Promise<void> { return this.inner.mkdirp(dir); }
+  exists(file: string): Promise<boolean> { return this.inner.exists(file); }
+  syncDir(dir: string): Promise<void> { return this.inner.syncDir(dir); }
+}
+
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
