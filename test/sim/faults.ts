@@ -1,0 +1,157 @@
+import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
+import type { NodeId } from '../../src/raft/index.js';
+import { LinkMode, type LinkMode as LinkModeT } from './params.js';
+import { schedule, type World } from './world.js';
+
+/** shuffle returns a copy of `xs` in a random order drawn from `prng`. */
+export function shuffle<T>(prng: Prng, xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomInt(prng, i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** randomSubset draws a subset of `xs` with between `min` and `max` elements. */
+export function randomSubset<T>(prng: Prng, xs: readonly T[], min: number, max: number): T[] {
+  const size = min + randomInt(prng, Math.max(1, max - min + 1));
+  return shuffle(prng, xs).slice(0, Math.min(size, xs.length));
+}
+
+function liveIds(world: World): NodeId[] {
+  return world.nodes.filter((n) => !n.removed).map((n) => n.id);
+}
+
+/** setUpFlakyLinks gives a few random directed links extra loss for the whole fault phase. */
+export function setUpFlakyLinks(world: World): void {
+  const f = world.params.faults;
+  const ids = liveIds(world);
+  for (let i = 0; i < f.flakyLinks; i++) {
+    const from = ids[randomInt(world.faultPrng, ids.length)]!;
+    const to = ids[randomInt(world.faultPrng, ids.length)]!;
+    if (from === to) continue;
+    world.network.setFlaky(from, to, f.flakyDropRate);
+    world.trace.add(`fault flaky link ${from}->${to} drop=${f.flakyDropRate.toFixed(2)}`);
+  }
+}
+
+/** FLAKY_LINK_DROP_RATE is the loss (0..1) on each direction of the flaky-link scenario's node. */
+export const FLAKY_LINK_DROP_RATE = 0.75;
+
+/** setUpLinkMode puts the flaky-link scenario's fault on node `id`'s links. */
+export function setUpLinkMode(world: World, id: NodeId, mode: LinkModeT): void {
+  for (const other of liveIds(world)) {
+    if (other === id) continue;
+    switch (mode) {
+      case LinkMode.CannotReceive: world.network.cut(other, id); break;
+      case LinkMode.CannotSend: world.network.cut(id, other); break;
+      case LinkMode.Flaky:
+        world.network.setFlaky(id, other, FLAKY_LINK_DROP_RATE);
+        world.network.setFlaky(other, id, FLAKY_LINK_DROP_RATE);
+        break;
+    }
+  }
+  world.trace.add(`fault link mode ${mode} on node ${id}: ${world.network.describeFaults()}`);
+}
+
+/**
+ * injectFaults draws this tick's fault events (safety phase only): crashes (restarted after a
+ * random down time), symmetric and one-way partitions (healed after a random time), and
+ * FoundationDB-style clogging of a random subset of nodes, unclogged one by one in random order.
+ */
+export function injectFaults(world: World): void {
+  const f = world.params.faults;
+  const prng = world.faultPrng;
+  const ids = liveIds(world);
+  if (ids.length < 2) return;
+
+  if (randomChance(prng, f.crashPerTick)) {
+    const up = world.nodes.filter((n) => n.up);
+    const victim = up[randomInt(prng, Math.max(1, up.length))];
+    if (victim) {
+      victim.crash('fault');
+      world.stats.crashes++;
+      victim.restartAtTick = world.tick + 1 + randomInt(prng, f.downTicksMax);
+    }
+  }
+
+  if (randomChance(prng, f.partitionPerTick)) {
+    const side = randomSubset(prng, ids, 1, Math.max(1, ids.length - 1));
+    const rest = ids.filter((id) => !side.includes(id));
+    const oneWay = randomChance(prng, 0.4);
+    const links: [NodeId, NodeId][] = [];
+    for (const a of side) {
+      for (const b of rest) {
+        links.push([a, b]);
+        if (!oneWay) links.push([b, a]);
+      }
+    }
+    for (const [a, b] of links) world.network.cut(a, b);
+    world.stats.partitions++;
+    const heal = world.tick + 1 + randomInt(prng, f.partitionTicksMax);
+    const what = `${oneWay ? 'one-way partition' : 'partition'} [${side.join(' ')}]${oneWay ? '->' : '|'}[${rest.join(' ')}]`;
+    world.trace.add(`fault ${what} until tick ${heal}`);
+    schedule(world, heal, `heal ${what}`, () => {
+      for (const [a, b] of links) world.network.uncut(a, b);
+    });
+  }
+
+  if (randomChance(prng, f.clogPerTick)) {
+    const victims = randomSubset(prng, ids, 1, Math.max(1, ids.length - 1));
+    world.stats.clogs++;
+    world.trace.add(`fault clog [${victims.join(' ')}]`);
+    for (const id of victims) {
+      world.network.clog(id);
+      schedule(world, world.tick + 1 + randomInt(prng, f.clogTicksMax), `unclog ${id}`, () => world.network.unclog(id));
+    }
+  }
+}
+
+/**
+ * healForLiveness ends the fault phase: the network becomes reliable (no loss, duplication, long
+ * delays, cuts, flaky links or clogs) and every crashed node restarts except a random minority
+ * of voters, which stay down — only when no membership change is in flight, so the healed
+ * majority is a majority of every configuration the group may be in.
+ */
+export function healForLiveness(world: World): void {
+  const net = world.network;
+  net.healLinks();
+  for (const id of net.cloggedNodes()) net.unclog(id);
+  net.faults = { ...net.faults, dropRate: 0, duplicateRate: 0, longDelayRate: 0 };
+  world.scheduled.length = 0;
+
+  const mostApplied = world.nodes.filter((n) => !n.removed && n.everMember)
+    .reduce<typeof world.nodes[number] | undefined>((best, n) => (best === undefined || n.sm.appliedIndex > best.sm.appliedIndex ? n : best), undefined);
+  const cs = mostApplied?.confState;
+  let keepDown: NodeId[] = [];
+  if (cs && cs.votersOutgoing.length === 0 && !membershipChangeInFlight(world)) {
+    const down = world.nodes.filter((n) => !n.up && !n.removed && cs.voters.includes(n.id)).map((n) => n.id);
+    const tolerable = Math.floor((cs.voters.length - 1) / 2);
+    keepDown = randomSubset(world.faultPrng, down, 0, Math.min(tolerable, down.length));
+  }
+  for (const n of world.nodes) {
+    if (n.up || n.removed) continue;
+    if (keepDown.includes(n.id)) {
+      n.restartAtTick = undefined;
+    } else {
+      n.restartAtTick = world.tick;
+    }
+  }
+  world.trace.add(`heal: network reliable, restarting all but [${keepDown.join(' ')}]`);
+}
+
+/** membershipChangeInFlight: some node's log holds a conf-change entry beyond what it applied. */
+function membershipChangeInFlight(world: World): boolean {
+  for (const n of world.nodes) {
+    if (n.removed) continue;
+    const storage = n.disk.live;
+    const from = Math.max(n.sm.appliedIndex + 1, storage.firstIndex());
+    const last = storage.lastIndex();
+    if (from > last) continue;
+    for (const e of storage.entries(from, last + 1, Number.POSITIVE_INFINITY)) {
+      if (e.type === 'conf-change') return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,335 @@
+import { Xoshiro128 } from '../../src/lib/prng.js';
+import {
+  EntryType, RawNode, Role, SnapshotStatus, decodeConfChange, describeReady,
+  type ConfState, type LogIndex, type Message, type NodeId, type RaftConfig, type ReadState, type Ready,
+  type Role as RoleT, type Term,
+} from '../../src/raft/index.js';
+import { SimFailure, type SafetyChecker } from './checkers.js';
+import { SimDisk, type AppliedCheckpoint } from './disk.js';
+import type { RaftKnobs } from './params.js';
+import { decodeValue, decodeValues, encodeValues, ListStateMachine } from './state-machine.js';
+import type { Trace } from './trace.js';
+
+/** HostServices are what a simulated host needs from the simulation around it. */
+export interface HostServices {
+  readonly checker: SafetyChecker;
+  readonly trace: Trace;
+  readonly step: () => number;
+  /** send puts one message from `sender` on the simulated network. */
+  send(sender: NodeId, message: Message): void;
+  /** crashMidReady decides whether this Ready's handling is cut short by a crash before its sync. */
+  crashMidReady(): boolean;
+  /** isProposer tells whether `value` was proposed by a client of this node incarnation. */
+  isProposer(value: string, node: NodeId, incarnation: number): boolean;
+}
+
+/** isMember tells whether `id` is in any part of a configuration. */
+export function isMember(cs: ConfState, id: NodeId): boolean {
+  return cs.voters.includes(id) || cs.votersOutgoing.includes(id) || cs.learners.includes(id) || cs.learnersNext.includes(id);
+}
+
+/**
+ * SimNode is one simulated server: a RawNode, its disk, its state machine (a value list), and the
+ * host loop that handles each Ready in the documented order:
+ * 1. a leader sends its messages first (it may send before its own write is durable);
+ * 2. write snapshot, entries, hard state; fsync when `mustSync` (or a snapshot arrived);
+ *    a crash injected here loses the unsynced writes;
+ * 3. a follower sends only now, after the write is durable;
+ * 4. apply the snapshot, then the committed entries (conf changes through `applyConfChange`);
+ * 5. `advance()`, then serve ReadIndex reads whose index is applied.
+ * A crash drops everything in memory; `restart` rebuilds the RawNode from the durable disk.
+ */
+export class SimNode {
+  raw: RawNode | undefined;
+  readonly disk: SimDisk;
+  sm = new ListStateMachine();
+  /** confState is the configuration as of the last applied entry. */
+  confState: ConfState;
+  role: RoleT = Role.Follower;
+  leader: NodeId = 0 as NodeId;
+  term: Term = 0;
+  commit: LogIndex = 0;
+  vote: NodeId = 0 as NodeId;
+  incarnation = 0;
+  /** removed: the node applied its own removal and was shut down for good. */
+  removed = false;
+  /** everMember: the node has been in an applied configuration (founding or added). */
+  everMember: boolean;
+  /** restartAtTick is when a crashed node comes back (undefined: up, or kept down). */
+  restartAtTick: number | undefined;
+  private pendingReads: ReadState[] = [];
+  /** skipThrough: committed entries up to here are already in the restored state machine. */
+  private skipThrough: LogIndex = 0;
+  readiesHandled = 0;
+  private snapshotWanted = false;
+
+  constructor(
+    readonly id: NodeId,
+    initial: ConfState,
+    private readonly knobs: RaftKnobs,
+    private readonly seedPrng: () => number,
+    private readonly host: HostServices,
+  ) {
+    this.disk = new SimDisk(initial);
+    this.confState = initial;
+    this.everMember = isMember(initial, id);
+  }
+
+  /** up is true while the node runs. */
+  get up(): boolean {
+    return this.raw !== undefined;
+  }
+
+  /** start boots the node from its durable disk (first boot or restart after a crash). */
+  start(): void {
+    this.incarnation++;
+    const durable = this.disk.live;
+    const snap = durable.snapshot();
+    const cp = this.disk.checkpoint;
+    let applied: LogIndex = 0;
+    const replayConf: ConfState[] = [];
+    const sm = new ListStateMachine();
+    this.skipThrough = 0;
+    if (this.checkpointApplied && cp !== undefined && cp.index >= snap.metadata.index && cp.index > 0) {
+      sm.restore(cp.index, cp.values.slice(0, cp.valuesLength));
+      applied = cp.index;
+      this.confState = cp.confState;
+    } else {
+      // Restore from the snapshot; either tell the core (applied = snapshot index) or start it at
+      // 0 and skip what it hands out again up to the snapshot (both are valid hosts).
+      sm.restore(snap.metadata.index, decodeValues(snap.data));
+      this.confState = snap.metadata.confState;
+      if ((this.seedPrng() & 1) === 0) applied = snap.metadata.index;
+      else this.skipThrough = snap.metadata.index;
+    }
+    this.sm = sm;
+    const hs = durable.initialState().hardState;
+    this.term = hs.term;
+    this.commit = hs.commit;
+    this.vote = hs.vote;
+    this.role = Role.Follower;
+    this.leader = 0 as NodeId;
+    this.pendingReads = [];
+    const config: RaftConfig = {
+      id: this.id,
+      storage: durable,
+      prng: new Xoshiro128(this.seedPrng()),
+      applied,
+      electionTicks: this.knobs.electionTicks,
+      heartbeatTicks: this.knobs.heartbeatTicks,
+      preVote: this.knobs.preVote,
+      checkQuorum: this.knobs.checkQuorum,
+      readOnlyOption: this.knobs.readOnlyOption,
+      appendEntriesPerMsgMax: this.knobs.appendEntriesPerMsgMax,
+      inflightMsgsMax: this.knobs.inflightMsgsMax,
+      disableProposalForwarding: this.knobs.disableProposalForwarding,
+    };
+    const raw = new RawNode(config);
+    // The config in storage is the snapshot's; re-apply the conf changes between it and the
+    // checkpoint, which the core will not hand out again (they are at or below `applied`).
+    if (applied > snap.metadata.index) {
+      for (const e of durable.entries(snap.metadata.index + 1, applied + 1, Number.POSITIVE_INFINITY)) {
+        if (e.type === EntryType.ConfChange) replayConf.push(raw.applyConfChange(decodeConfChange(e.data)));
+      }
+    }
+    this.raw = raw;
+    this.host.trace.add(`n${this.id} start #${this.incarnation} applied=${applied} sm=${sm.appliedIndex}/${sm.values.length} ` +
+      `log=${durable.firstIndex()}..${durable.lastIndex()} snap=${snap.metadata.index} term=${hs.term} vote=${hs.vote} commit=${hs.commit}` +
+      (replayConf.length > 0 ? ` replayed ${replayConf.length} conf changes` : ''));
+    this.host.checker.onIndexes(this.id, sm.appliedIndex, hs.commit, durable.lastIndex());
+  }
+
+  /** checkpointApplied: restart from the durable apply checkpoint rather than the snapshot. */
+  checkpointApplied = false;
+
+  /** crash stops the node and loses everything not synced. */
+  crash(why: string): void {
+    if (!this.raw) return;
+    this.raw = undefined;
+    this.disk.crash();
+    this.pendingReads = [];
+    this.host.checker.forgetReadsOf(this.id);
+    this.host.trace.add(`n${this.id} crash (${why}), unsynced writes lost`);
+  }
+
+  /** shutdown stops a removed node for good. */
+  private shutdown(): void {
+    this.raw = undefined;
+    this.removed = true;
+    this.pendingReads = [];
+    this.host.checker.forgetReadsOf(this.id);
+    this.host.trace.add(`n${this.id} removed from the group: shut down`);
+  }
+
+  /** handleReadies runs the host loop for up to `readiesMax` Readies. */
+  handleReadies(readiesMax: number): void {
+    for (let i = 0; i < readiesMax; i++) {
+      const raw = this.raw;
+      if (!raw || !raw.hasReady()) return;
+      this.handleReady(raw, raw.ready());
+    }
+  }
+
+  private handleReady(raw: RawNode, rd: Ready): void {
+    const { checker, trace } = this.host;
+    this.readiesHandled++;
+    trace.add(`n${this.id} ${describeReady(rd)}`);
+    this.checkReadyContract(rd);
+    const wasLeader = this.role === Role.Leader;
+    if (rd.softState) {
+      this.role = rd.softState.role;
+      this.leader = rd.softState.leader;
+    }
+    const hs = rd.hardState;
+    const termOrVoteChanged = hs !== undefined && (hs.term !== this.term || hs.vote !== this.vote);
+    if (hs) {
+      checker.onCommitObserved(hs);
+      this.term = hs.term;
+      this.commit = hs.commit;
+      this.vote = hs.vote;
+    }
+    const isLeader = this.role === Role.Leader;
+    let hardStateWritten = false;
+    if (isLeader) {
+      // A leader may send while its entries are being written, but never before its term and
+      // vote are durable (etcd: "no messages until the latest HardState has been persisted").
+      if (hs && termOrVoteChanged) {
+        this.disk.writeHardState(hs);
+        hardStateWritten = true;
+        if (this.host.crashMidReady()) {
+          this.crash('mid-Ready, before the hard state fsync');
+          return;
+        }
+        this.sync();
+      }
+      this.sendAll(rd.messages);
+    }
+
+    if (rd.snapshot) this.disk.writeSnapshot(rd.snapshot);
+    this.disk.writeEntries(rd.entries);
+    if (rd.entries.length > 0) checker.onAppended(this.id, rd.entries, this.disk.live);
+    if (hs && !hardStateWritten) this.disk.writeHardState(hs);
+    if ((rd.mustSync || rd.snapshot) && this.host.crashMidReady()) {
+      this.crash(isLeader ? 'mid-Ready, after sending, before fsync' : 'mid-Ready, before fsync');
+      return;
+    }
+    if (rd.mustSync || rd.snapshot) this.sync();
+    if (isLeader && !wasLeader) checker.onBecameLeader(this.id, this.term, this.disk.live);
+    if (!isLeader) this.sendAll(rd.messages);
+
+    if (rd.snapshot) {
+      const values = decodeValues(rd.snapshot.data);
+      checker.onSnapshotRestored(this.id, rd.snapshot.metadata.index, values);
+      this.sm.restore(rd.snapshot.metadata.index, values);
+      this.confState = rd.snapshot.metadata.confState;
+      if (isMember(this.confState, this.id)) this.everMember = true;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.skipThrough && e.index <= this.sm.appliedIndex) continue;
+      const before = this.sm.appliedIndex;
+      if (e.type === EntryType.ConfChange) {
+        checker.onApplied(this.id, e, before, undefined);
+        this.confState = raw.applyConfChange(decodeConfChange(e.data));
+        this.sm.applyEmpty(e.index);
+        if (isMember(this.confState, this.id)) this.everMember = true;
+      } else if (e.data.byteLength === 0) {
+        checker.onApplied(this.id, e, before, undefined);
+        this.sm.applyEmpty(e.index);
+      } else {
+        const value = decodeValue(e.data);
+        checker.onApplied(this.id, e, before, value);
+        this.sm.applyValue(e.index, value);
+        if (this.host.isProposer(value, this.id, this.incarnation)) checker.onAcknowledged(value, e.index);
+      }
+    }
+    for (const rs of rd.readStates) this.pendingReads.push(rs);
+    raw.advance();
+    if (this.snapshotWanted) {
+      // The core sent a snapshot taken before the recipient joined, which it will refuse; take a
+      // fresh one (as a host that snapshots on demand for sending would) so the retry carries it.
+      this.snapshotWanted = false;
+      this.maybeSnapshot(1, 0);
+    }
+    this.serveReads();
+    checker.onIndexes(this.id, this.sm.appliedIndex, this.commit, this.disk.live.lastIndex());
+    if (this.everMember && !isMember(this.confState, this.id)) this.shutdown();
+  }
+
+  /** checkReadyContract checks what the host relies on: mustSync covers entries and term/vote changes, messages are addressed from us. */
+  private checkReadyContract(rd: Ready): void {
+    const hsChanged = rd.hardState !== undefined && (rd.hardState.term !== this.term || rd.hardState.vote !== this.vote);
+    // (called before this.term / this.vote take the Ready's values)
+    if ((rd.entries.length > 0 || hsChanged) && !rd.mustSync) {
+      throw new SimFailure('host-contract', `node ${this.id}: Ready with entries or a term/vote change has mustSync=false`);
+    }
+    for (const m of rd.messages) {
+      // Forwarded requests (MsgProp, MsgReadIndex) keep their origin in `from`, as in etcd.
+      const forwarded = m.type === 'MsgProp' || m.type === 'MsgReadIndex';
+      if ((m.from !== this.id && !forwarded) || m.to === this.id) {
+        throw new SimFailure('host-contract', `node ${this.id}: Ready message ${m.from}->${m.to} ${m.type} is misaddressed`);
+      }
+    }
+    if (rd.committedEntries.length > 0) {
+      const first = rd.committedEntries[0]!.index;
+      const base = rd.snapshot ? rd.snapshot.metadata.index : this.sm.appliedIndex;
+      if (first !== base + 1 && !(first <= this.skipThrough + 1)) {
+        throw new SimFailure('host-contract', `node ${this.id}: committed entries start at ${first}, applied is ${base}`);
+      }
+    }
+  }
+
+  private sendAll(messages: readonly Message[]): void {
+    const checker = this.host.checker;
+    for (const m of messages) {
+      if (m.type === 'MsgSnap' && !isMember(m.snapshot.metadata.confState, m.to)) this.snapshotWanted = true;
+      if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') checker.onLeaderObserved(m.from, m.term, m.type);
+      this.host.send(this.id, m);
+    }
+  }
+
+  /** sync makes the queued writes durable and checkpoints the state machine. */
+  sync(): void {
+    this.disk.sync(this.appliedCheckpoint());
+    this.host.checker.onVoteDurable(this.id, this.disk.durable.initialState().hardState);
+  }
+
+  private appliedCheckpoint(): AppliedCheckpoint {
+    return { index: this.sm.appliedIndex, confState: this.confState, values: this.sm.values, valuesLength: this.sm.values.length };
+  }
+
+  private serveReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const keep: ReadState[] = [];
+    for (const rs of this.pendingReads) {
+      if (rs.index > this.sm.appliedIndex) {
+        keep.push(rs);
+        continue;
+      }
+      if (this.host.checker.onReadServed(rs.context, this.id, rs.index, this.sm.appliedIndex)) {
+        this.host.trace.add(`n${this.id} read ${rs.context} served at index ${rs.index}: ${this.sm.values.length} values, last ${JSON.stringify(this.sm.lastValue())}`);
+      }
+    }
+    this.pendingReads = keep;
+  }
+
+  /** maybeSnapshot creates a snapshot at the applied index once enough was applied since the last one. */
+  maybeSnapshot(everyEntries: number, keepEntries: number): void {
+    if (!this.raw) return;
+    const snapIndex = this.disk.live.snapshot().metadata.index;
+    const applied = this.sm.appliedIndex;
+    if (applied - snapIndex < everyEntries || applied === 0) return;
+    this.sync();
+    this.disk.createSnapshot(applied, this.confState, encodeValues(this.sm.values), keepEntries);
+    this.host.trace.add(`n${this.id} snapshot at ${applied}, log now ${this.disk.live.firstIndex()}..${this.disk.live.lastIndex()}`);
+  }
+
+  /** deliver hands a message to the RawNode. */
+  deliver(m: Message): void {
+    this.raw?.step(m);
+  }
+
+  /** reportSnapshot tells this (leader) node how a MsgSnap it sent fared. */
+  reportSnapshot(to: NodeId, delivered: boolean): void {
+    this.raw?.reportSnapshot(to, delivered ? SnapshotStatus.Finished : SnapshotStatus.Failure);
+  }
+}

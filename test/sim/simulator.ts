@@ -1,0 +1,422 @@
+import { AssertionError } from '../../src/lib/assert.js';
+import { randomChance, randomInt, Xoshiro128, type Prng } from '../../src/lib/prng.js';
+import { describeMessage, nodeId, type ConfState, type Message, type NodeId } from '../../src/raft/index.js';
+import { SafetyChecker, SimFailure, termOrUndefined, type CheckerName } from './checkers.js';
+import { healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode } from './faults.js';
+import { SimNetwork } from './network.js';
+import {
+  LinkMode, SIM_DEFAULTS, Scenario, describeParams, drawParams,
+  type LinkMode as LinkModeT, type SimOptions, type SimParams,
+} from './params.js';
+import { isMember, SimNode, type HostServices } from './sim-node.js';
+import { Trace } from './trace.js';
+import { WorkloadDriver } from './workload.js';
+import { currentLeader, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
+
+/** SimResult is what one successful run reports. */
+export interface SimResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly scenario: Scenario;
+  readonly linkMode: LinkModeT | undefined;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly steps: number;
+  readonly ticks: number;
+  /** leaderChanges counts terms with a leader over the whole run; `leaderChangesFaulty` only during the fault phase. */
+  readonly leaderChanges: number;
+  readonly leaderChangesFaulty: number;
+  /** leaderlessTicksFaulty counts fault-phase ticks in which no running node led the highest term. */
+  readonly leaderlessTicksFaulty: number;
+  /** commits is the highest index applied by any node. */
+  readonly commits: number;
+  readonly acknowledged: number;
+  readonly readsServed: number;
+  readonly livenessTicks: number;
+  readonly stats: RunStats;
+  readonly messagesSent: number;
+  readonly messagesDropped: number;
+  readonly traceDigest: string;
+  readonly traceLines: number;
+  readonly params: string;
+  /** fullTrace is every trace line, when the options asked to keep them. */
+  readonly fullTrace: string | undefined;
+}
+
+/** SimRunError is a failed run: seed, step, checker, message and the trace tail to replay it. */
+export class SimRunError extends Error {
+  override name = 'SimRunError';
+  constructor(
+    readonly seed: number,
+    readonly step: number,
+    readonly tick: number,
+    readonly checker: CheckerName,
+    readonly detail: string,
+    readonly report: string,
+    readonly fullTrace: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(report, options);
+  }
+}
+
+/**
+ * Simulation runs one seed: N nodes running the real RawNode in one process, a simulated
+ * network and disks, client and operator load, and the checkers after every step. The run is a
+ * fault phase (`safetyTicks`), then a liveness phase that heals the network and a majority and
+ * requires a leader and a newly acknowledged write within `livenessTicksMax`, then a settle phase
+ * in which every live member must catch up; the final checks compare every state machine with
+ * every acknowledged write. Every random draw comes from PRNG streams derived from the seed, so a
+ * run replays exactly.
+ */
+export class Simulation implements World {
+  readonly params: SimParams;
+  readonly netPrng: Prng;
+  readonly faultPrng: Prng;
+  readonly loadPrng: Prng;
+  private readonly nodePrng: Prng;
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  readonly trace: Trace;
+  readonly nodes: SimNode[] = [];
+  readonly proposals = new Map<string, Proposal>();
+  readonly scheduled: ScheduledEvent[] = [];
+  readonly stats: RunStats = {
+    crashes: 0, restarts: 0, proposals: 0, proposalsRefused: 0, reads: 0, confChangesProposed: 0,
+    confChangesRefused: 0, nodesAdded: 0, partitions: 0, clogs: 0, snapshotsSent: 0,
+  };
+  phase: Phase = 'safety';
+  tick = 0;
+  step = 0;
+  private readonly workload: WorkloadDriver;
+  private readonly host: HostServices;
+  private readonly tickSkipRate = new Map<NodeId, number>();
+  private transportReports: { leader: NodeId; to: NodeId; report: 'snapshot-finished' | 'snapshot-failed' | 'unreachable' }[] = [];
+  private readonly linkMode: LinkModeT | undefined;
+
+  constructor(readonly options: SimOptions) {
+    const master = new Xoshiro128(options.seed);
+    this.params = drawParams(master, options);
+    this.netPrng = new Xoshiro128(master.nextUint32());
+    this.faultPrng = new Xoshiro128(master.nextUint32());
+    this.loadPrng = new Xoshiro128(master.nextUint32());
+    this.nodePrng = new Xoshiro128(master.nextUint32());
+    if (options.scenario === Scenario.FlakyLink) {
+      const modes = [LinkMode.CannotReceive, LinkMode.CannotSend, LinkMode.Flaky] as const;
+      this.linkMode = options.linkMode ?? modes[randomInt(master, modes.length)]!;
+    } else {
+      this.linkMode = undefined;
+    }
+    if (this.params.workload.confChangesPerTick > 0 && this.params.workload.snapshotEveryEntries > 50) {
+      this.params.workload.snapshotEveryEntries = 50;
+    }
+    this.network = new SimNetwork(this.netPrng, this.params.network, SIM_DEFAULTS.inFlightMessagesMax);
+    this.trace = new Trace(options.traceTailLines, options.keepFullTrace);
+    this.workload = new WorkloadDriver(this);
+    const sim = this;
+    this.host = {
+      checker: this.checker,
+      trace: this.trace,
+      step: () => sim.step,
+      send: (sender, m) => sim.send(sender, m),
+      crashMidReady: () => sim.phase === 'safety' && randomChance(sim.faultPrng, sim.params.faults.crashMidReadyRate),
+      isProposer: (value, node, incarnation) => {
+        const p = sim.proposals.get(value);
+        return p !== undefined && p.node === node && p.incarnation === incarnation;
+      },
+    };
+  }
+
+  /** run executes the whole run; throws SimRunError on the first broken invariant. */
+  run(): SimResult {
+    try {
+      return this.runPhases();
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  private runPhases(): SimResult {
+    const o = this.options;
+    this.trace.prefix = '[setup]';
+    this.trace.add(`seed ${o.seed} nodes ${o.nodes} scenario ${o.scenario}${this.linkMode ? ` link-mode ${this.linkMode}` : ''}`);
+    this.trace.add(describeParams(this.params));
+    const founders: NodeId[] = [];
+    for (let i = 1; i <= o.nodes; i++) founders.push(nodeId(i));
+    const initial: ConfState = { voters: founders, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+    for (const id of founders) this.createNode(id, initial).start();
+    if (this.linkMode) setUpLinkMode(this, founders[founders.length - 1]!, this.linkMode);
+    else setUpFlakyLinks(this);
+
+    let leaderlessTicksFaulty = 0;
+    for (let t = 0; t < o.safetyTicks; t++) {
+      this.runTick();
+      if (!this.hasUndisputedLeader()) leaderlessTicksFaulty++;
+    }
+    const leaderChangesFaulty = this.checker.leaderChanges;
+
+    this.phase = 'liveness';
+    this.trace.prefix = `[${this.step}]`;
+    healForLiveness(this);
+    const livenessStart = this.tick;
+    let probe: string | undefined;
+    let probeTick = 0;
+    let progressed = false;
+    while (this.tick - livenessStart < o.livenessTicksMax) {
+      const leader = currentLeader(this);
+      if (leader && (probe === undefined || this.tick - probeTick > 4 * this.params.raft.electionTicks)) {
+        probe = this.workload.propose(leader);
+        probeTick = this.tick;
+      }
+      this.runTick();
+      if (this.ackedSince(livenessStart)) {
+        progressed = true;
+        break;
+      }
+    }
+    if (!progressed) {
+      const leader = currentLeader(this);
+      throw new SimFailure('liveness', `no new write acknowledged within ${o.livenessTicksMax} ticks after healing ` +
+        `(leader: ${leader ? `${leader.id} term ${leader.term}` : 'none'}; ${this.describeNodes()})`);
+    }
+    const livenessTicks = this.tick - livenessStart;
+
+    this.phase = 'settle';
+    this.settle();
+    this.finalChecks();
+    return {
+      seed: o.seed,
+      nodes: o.nodes,
+      scenario: o.scenario,
+      linkMode: this.linkMode,
+      preVote: this.params.raft.preVote,
+      checkQuorum: this.params.raft.checkQuorum,
+      steps: this.step,
+      ticks: this.tick,
+      leaderChanges: this.checker.leaderChanges,
+      leaderChangesFaulty,
+      leaderlessTicksFaulty,
+      commits: this.checker.appliedIndexes,
+      acknowledged: this.checker.acked.size,
+      readsServed: this.checker.readsServed,
+      livenessTicks,
+      stats: this.stats,
+      messagesSent: this.network.messagesSent,
+      messagesDropped: this.network.messagesDropped,
+      traceDigest: this.trace.digest(),
+      traceLines: this.trace.lines,
+      params: describeParams(this.params),
+      fullTrace: this.trace.fullText(),
+    };
+  }
+
+  /** hasUndisputedLeader: a running node leads, and no running node is in a higher term. */
+  private hasUndisputedLeader(): boolean {
+    const leader = currentLeader(this);
+    return leader !== undefined && this.nodes.every((n) => !n.up || n.term <= leader.term);
+  }
+
+  private ackedSince(tick: number): boolean {
+    for (const value of this.checker.acked.keys()) {
+      const p = this.proposals.get(value);
+      if (p && p.tick >= tick) return true;
+    }
+    return false;
+  }
+
+  /** settle runs until every live member has applied every acknowledged write (bounded). */
+  private settle(): void {
+    const target = (): number => {
+      let max = 0;
+      for (const index of this.checker.acked.values()) max = Math.max(max, index);
+      return max;
+    };
+    for (let t = 0; t < SIM_DEFAULTS.settleTicksMax; t++) {
+      const goal = target();
+      if (this.liveMembers().every((n) => n.sm.appliedIndex >= goal)) return;
+      this.runTick();
+    }
+    const goal = target();
+    const behind = this.liveMembers().filter((n) => n.sm.appliedIndex < goal).map((n) => `${n.id}@${n.sm.appliedIndex}`);
+    throw new SimFailure('liveness', `live members [${behind.join(' ')}] did not apply index ${goal} within ${SIM_DEFAULTS.settleTicksMax} ticks (${this.describeNodes()})`);
+  }
+
+  /** liveMembers are the running nodes in the leader's configuration. */
+  private liveMembers(): SimNode[] {
+    const leader = currentLeader(this);
+    const cs = leader?.confState;
+    return this.nodes.filter((n) => n.up && (cs ? isMember(cs, n.id) : n.everMember));
+  }
+
+  /** finalChecks: every live member holds every acknowledged write, and committed prefixes agree. */
+  private finalChecks(): void {
+    const members = this.liveMembers();
+    for (const n of members) this.checker.checkAcknowledgedPresent(n.id, n.sm.values, n.sm.appliedIndex);
+    for (let i = 0; i < members.length; i++) {
+      for (let j = i + 1; j < members.length; j++) {
+        const a = members[i]!;
+        const b = members[j]!;
+        const lo = Math.max(a.disk.live.firstIndex(), b.disk.live.firstIndex());
+        const hi = Math.min(a.commit, b.commit);
+        for (let k = lo; k <= hi; k++) {
+          if (termOrUndefined(a.disk.live, k) !== termOrUndefined(b.disk.live, k)) {
+            throw new SimFailure('log-matching', `committed entry ${k} differs between nodes ${a.id} and ${b.id}`);
+          }
+        }
+      }
+    }
+    this.trace.add(`final: ${members.length} live members hold all ${this.checker.acked.size} acknowledged writes`);
+  }
+
+  private createNode(id: NodeId, initial: ConfState): SimNode {
+    const node = new SimNode(id, initial, this.params.raft, () => this.nodePrng.nextUint32(), this.host);
+    node.checkpointApplied = this.params.workload.checkpointApplied;
+    const skew = this.params.faults.skewedTickRate;
+    this.tickSkipRate.set(id, skew > 0 && randomChance(this.nodePrng, 0.5) ? skew : 0);
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** addNode creates and starts a node with an empty configuration (the next unused id). */
+  addNode(): SimNode {
+    const id = nodeId(this.nodes.length + 1);
+    const empty: ConfState = { voters: [], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+    const node = this.createNode(id, empty);
+    this.stats.nodesAdded++;
+    this.trace.add(`operator add node ${id} (empty configuration)`);
+    node.start();
+    return node;
+  }
+
+  private send(sender: NodeId, m: Message): void {
+    const dropped = this.network.send(sender, m, this.step);
+    if (m.type === 'MsgSnap') this.stats.snapshotsSent++;
+    if (dropped) {
+      this.trace.add(`drop ${dropped} ${describeMessage(m)}`);
+      if (m.type === 'MsgSnap') this.transportReports.push({ leader: m.from, to: m.to, report: 'snapshot-failed' });
+      else if (dropped === 'partition' && m.type === 'MsgApp') this.transportReports.push({ leader: m.from, to: m.to, report: 'unreachable' });
+    }
+  }
+
+  private runTick(): void {
+    for (let s = 0; s < SIM_DEFAULTS.stepsPerTick; s++) this.runStep(s === 0);
+  }
+
+  private runStep(tickNow: boolean): void {
+    this.trace.prefix = `[${this.step}]`;
+    if (tickNow) this.onTick();
+    this.flushTransportReports();
+    const due = this.network.takeDue(this.step, (_sender, m, reason) => {
+      this.trace.add(`drop ${reason} ${describeMessage(m)}`);
+      if (m.type === 'MsgSnap') this.transportReports.push({ leader: m.from, to: m.to, report: 'snapshot-failed' });
+    });
+    for (const { message: m } of due) {
+      const to = this.nodes[m.to - 1];
+      if (!to?.up) {
+        this.trace.add(`drop down ${describeMessage(m)}`);
+        if (m.type === 'MsgSnap') this.transportReports.push({ leader: m.from, to: m.to, report: 'snapshot-failed' });
+        continue;
+      }
+      this.trace.add(`deliver ${describeMessage(m)}`);
+      to.deliver(m);
+      if (m.type === 'MsgSnap') this.transportReports.push({ leader: m.from, to: m.to, report: 'snapshot-finished' });
+    }
+    const order = this.nodes.length;
+    const start = randomInt(this.netPrng, order);
+    for (let i = 0; i < order; i++) this.nodes[(start + i) % order]!.handleReadies(SIM_DEFAULTS.readiesPerStepMax);
+    this.step++;
+  }
+
+  /**
+   * flushTransportReports tells leaders what their transport saw: a MsgSnap delivered or lost,
+   * or an append cut by a partition (peer unreachable). Done outside any Ready, as a host would.
+   */
+  private flushTransportReports(): void {
+    if (this.transportReports.length === 0) return;
+    const reports = this.transportReports;
+    this.transportReports = [];
+    for (const r of reports) {
+      const leader = this.nodes[r.leader - 1];
+      if (!leader?.raw) continue;
+      switch (r.report) {
+        case 'snapshot-finished': leader.reportSnapshot(r.to, true); break;
+        case 'snapshot-failed': leader.reportSnapshot(r.to, false); break;
+        case 'unreachable': leader.raw.reportUnreachable(r.to); break;
+      }
+    }
+  }
+
+  private onTick(): void {
+    this.tick++;
+    const due = this.scheduled.filter((e) => e.atTick <= this.tick);
+    if (due.length > 0) {
+      for (const e of due) {
+        this.trace.add(`fault ${e.what}`);
+        e.run();
+      }
+      const keep = this.scheduled.filter((e) => e.atTick > this.tick);
+      this.scheduled.length = 0;
+      this.scheduled.push(...keep);
+    }
+    if (this.phase === 'safety') injectFaults(this);
+    for (const n of this.nodes) {
+      if (!n.up && !n.removed && n.restartAtTick !== undefined && n.restartAtTick <= this.tick) {
+        n.restartAtTick = undefined;
+        this.stats.restarts++;
+        n.start();
+      }
+    }
+    this.workload.onTick();
+    const f = this.params.faults;
+    const w = this.params.workload;
+    for (const n of this.nodes) {
+      if (!n.raw) continue;
+      const skip = this.tickSkipRate.get(n.id) ?? 0;
+      if (this.phase === 'safety' && skip > 0 && randomChance(this.nodePrng, skip)) continue;
+      n.raw.tick();
+      if (n.disk.pendingWrites > 0 && randomChance(this.nodePrng, f.backgroundSyncPerTick)) n.sync();
+      n.maybeSnapshot(w.snapshotEveryEntries, w.snapshotKeepEntries);
+    }
+  }
+
+  private describeNodes(): string {
+    return this.nodes.map((n) => `n${n.id}:${n.removed ? 'removed' : n.up ? `${n.role}/t${n.term}/c${n.commit}/a${n.sm.appliedIndex}` : 'down'}`).join(' ');
+  }
+
+  private failure(error: unknown): SimRunError {
+    if (error instanceof SimRunError) return error;
+    const checker: CheckerName = error instanceof SimFailure ? error.checker : 'core-assertion';
+    const detail = error instanceof SimFailure ? error.message
+      : error instanceof AssertionError ? `core assertion failed: ${error.message}`
+        : `unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+    const o = this.options;
+    const replay = `npm run sim -- --seed ${o.seed} --nodes ${o.nodes}${o.scenario !== Scenario.Random ? ` --scenario ${o.scenario}` : ''}` +
+      `${o.preVoteCheckQuorum !== undefined ? ` --pre-vote-check-quorum ${o.preVoteCheckQuorum ? 'on' : 'off'}` : ''}` +
+      `${o.linkMode !== undefined ? ` --link-mode ${o.linkMode}` : ''}` +
+      `${o.safetyTicks !== SIM_DEFAULTS.safetyTicks ? ` --ticks ${o.safetyTicks}` : ''}`;
+    const report = [
+      `SIM FAILURE seed=${o.seed} step=${this.step} tick=${this.tick} phase=${this.phase} checker=${checker}`,
+      `  ${detail}`,
+      `  params: ${describeParams(this.params)}`,
+      `  nodes: ${this.describeNodes()}`,
+      `  replay: ${replay} --trace-file sim-${o.seed}.trace`,
+      `  trace tail (last ${o.traceTailLines} lines):`,
+      this.trace.tailText(o.traceTailLines).split('\n').map((l) => `    ${l}`).join('\n'),
+    ].join('\n');
+    return new SimRunError(o.seed, this.step, this.tick, checker, detail, report, this.trace.fullText(), { cause: error });
+  }
+}
+
+/** runSimulation runs one seed with the given options (defaults filled in). */
+export function runSimulation(options: Partial<SimOptions> & { seed: number }): SimResult {
+  const full: SimOptions = {
+    nodes: SIM_DEFAULTS.nodes,
+    scenario: Scenario.Random,
+    safetyTicks: SIM_DEFAULTS.safetyTicks,
+    livenessTicksMax: SIM_DEFAULTS.livenessTicksMax,
+    keepFullTrace: false,
+    traceTailLines: SIM_DEFAULTS.traceTailLines,
+    ...options,
+  };
+  return new Simulation(full).run();
+}
