@@ -3,7 +3,7 @@
  * process. Children get their own process group (so a terminal's Ctrl-C reaches only this parent,
  * which stops them in order) and an IPC channel (so they stop themselves if this parent dies).
  * Their output lines are copied with a `[name] ` prefix. SIGINT/SIGTERM: SIGTERM to every member,
- * wait up to DEV_STOP_TIMEOUT_MS, then SIGKILL; a second signal kills at once.
+ * wait up to DEV_STOP_TIMEOUT_MS, then SIGKILL; a second signal (SIGNAL_REPEAT_MS_MIN later) kills at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { ConfigError, envVarName, isConfigError, parseFlagArgs } from '../server
 import {
   DEV_BASE_PORT_DEFAULT, DEV_DATA_DIR_DEFAULT, DEV_PORT_OFFSETS, parseBasePort, planDevCluster, type DevMember,
 } from './dev-plan.js';
-import { EXIT_CODES } from './start.js';
+import { EXIT_CODES, SIGNAL_REPEAT_MS_MIN } from './start.js';
 import { DEV_USAGE } from './usage.js';
 
 /** DEV_STOP_TIMEOUT_MS is how long members get to stop after SIGTERM before SIGKILL. */
@@ -129,12 +129,16 @@ async function runMembers(plan: readonly DevMember[], dataDir: string, env: Node
       member.child.kill('SIGKILL');
     }
   };
+  let stoppingSinceMs = 0;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      killRemaining(`still running at the second ${signal}`);
+      // A terminal's Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by
+      // npm); only a signal a while after the first means "stop waiting".
+      if (Date.now() - stoppingSinceMs >= SIGNAL_REPEAT_MS_MIN) killRemaining(`still running at the second ${signal}`);
       return;
     }
     stopping = true;
+    stoppingSinceMs = Date.now();
     process.stdout.write(`concord dev: ${signal}: stopping the members\n`);
     for (const member of members) if (member.running) member.child.kill('SIGTERM');
     killTimer = setTimeout(() => killRemaining(`did not stop within ${DEV_STOP_TIMEOUT_MS} ms`), DEV_STOP_TIMEOUT_MS);

@@ -8,6 +8,9 @@ import { createLineLogger } from '../server/line-logger.js';
 import { startMember } from '../server/member.js';
 import { startUsage } from './usage.js';
 
+/** SIGNAL_REPEAT_MS_MIN: a stop signal this soon after the first is the same request, not a second one. */
+export const SIGNAL_REPEAT_MS_MIN = 1_000;
+
 /** EXIT_CODES are the `concord` command's exit codes. */
 export const EXIT_CODES = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -39,12 +42,16 @@ export async function runStart(argv: readonly string[], env: NodeJS.ProcessEnv):
   let stopReason: string | undefined;
   let onStopRequest: (() => void) | undefined;
   const stopRequested = new Promise<void>((resolve) => { onStopRequest = resolve; });
+  let stopRequestedAtMs = 0;
   const requestStop = (reason: string): void => {
     if (stopReason !== undefined) {
+      // The same signal often arrives twice at once (terminal + a forwarding parent such as npm).
+      if (Date.now() - stopRequestedAtMs < SIGNAL_REPEAT_MS_MIN) return;
       logger.warn('second stop request while stopping; exiting now', { reason });
       process.exit(EXIT_CODES.failure);
     }
     stopReason = reason;
+    stopRequestedAtMs = Date.now();
     onStopRequest?.();
   };
   process.on('SIGINT', () => requestStop('SIGINT'));

@@ -124,9 +124,13 @@ async function startDev(basePort: number, dataDir: string): Promise<{ run: DevRu
   return { run, pids };
 }
 
-/** stopDev sends SIGINT and asserts a clean exit with every member gone. */
-async function stopDev(run: DevRun, pids: readonly number[]): Promise<void> {
+/**
+ * stopDev sends SIGINT (twice at once with `twice`, as a terminal's Ctrl-C under `npm start`
+ * arrives) and asserts a clean exit with every member gone.
+ */
+async function stopDev(run: DevRun, pids: readonly number[], twice = false): Promise<void> {
   run.child.kill('SIGINT');
+  if (twice) run.child.kill('SIGINT');
   const { code, signal } = await run.exited;
   assert.equal(signal, null, run.output());
   assert.equal(code, 0, run.output());
@@ -137,7 +141,7 @@ async function stopDev(run: DevRun, pids: readonly number[]): Promise<void> {
 }
 
 describe('concord dev', { timeout: 180_000 }, () => {
-  test('starts three prefixed members, stops them on SIGINT with exit 0, and reuses the data', async () => {
+  test('starts three prefixed members, stops them on SIGINT with exit 0, and reuses the data (double Ctrl-C too)', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'concord-cli-dev-'));
     tempDirs.push(dataDir);
     const basePort = await freeBasePort();
@@ -148,7 +152,7 @@ describe('concord dev', { timeout: 180_000 }, () => {
     assert.ok(!existsSync(path.join(dataDir, 'dev.lock')), 'the lock is released');
 
     const second = await startDev(basePort, dataDir);
-    await stopDev(second.run, second.pids);
+    await stopDev(second.run, second.pids, true);
   });
 
   test('refuses a data dir in use; members stop themselves when concord dev is SIGKILLed', async () => {
