@@ -11,6 +11,7 @@ import { NodeFileSystem } from '../storage/file-system.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { GroupHost } from './group-host.js';
 import { handleInternalApi } from './internal-client-api.js';
+import { ConfigError, formatUrl, urlPort } from './config.js';
 import type { MemberConfig } from './member-config.js';
 import { computeClusterId, formatMemberId, initialClusterMemberIds } from './member-id.js';
 import { NodeHost } from './node-host.js';
@@ -54,14 +55,14 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
   if (created) {
     if (config.initialClusterState === 'existing') {
       await storage.close();
-      throw new Error('--initial-cluster-state=existing: joining a running cluster needs member add, which is not supported yet; ' +
+      throw new ConfigError('--initial-cluster-state=existing: joining a running cluster needs member add, which is not supported yet; ' +
         'start every founding member with --initial-cluster-state=new');
     }
     const voters = [...ids.values()];
     const confState: ConfState = { voters, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
     const contexts = new Map<number, Uint8Array>();
     for (const [name, memberId] of ids) {
-      const urls = config.initialCluster.get(name)!.map((u) => u.toString()).join(',');
+      const urls = config.initialCluster.get(name)!.map(formatUrl).join(',');
       contexts.set(memberId, new TextEncoder().encode(`${name}=${urls}`));
     }
     const { entries, hardState } = bootstrapLog(confState, contexts);
@@ -81,7 +82,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     localId: id,
     clusterId,
     listenHost: peerUrl.hostname,
-    listenPort: Number(peerUrl.port),
+    listenPort: urlPort(peerUrl),
     logger,
     handler: {
       onMessage: (from, groupId, message) => nodeHost.deliver(from, groupId, message),
@@ -156,14 +157,14 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(Number(url.port), url.hostname, () => resolve());
+      server.listen(urlPort(url), url.hostname, () => resolve());
     });
     servers.push(server);
   }
   logger.info('member is serving', {
     name: config.name, id: formatMemberId(id), cluster: clusterId,
-    client: config.advertiseClientUrls.map((u) => u.toString()).join(','),
-    peer: config.initialAdvertisePeerUrls.map((u) => u.toString()).join(','),
+    client: config.advertiseClientUrls.map(formatUrl).join(','),
+    peer: config.initialAdvertisePeerUrls.map(formatUrl).join(','),
   });
 
   let stopping: Promise<void> | undefined;
