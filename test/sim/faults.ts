@@ -119,7 +119,10 @@ export function healForLiveness(world: World): void {
   net.healLinks();
   for (const id of net.cloggedNodes()) net.unclog(id);
   net.faults = { ...net.faults, dropRate: 0, duplicateRate: 0, longDelayRate: 0 };
+  // Fault undo events are moot now; keep the delayed shutdowns of removed nodes.
+  const keep = world.scheduled.filter((e) => e.what.startsWith('shut down'));
   world.scheduled.length = 0;
+  world.scheduled.push(...keep);
 
   const mostApplied = world.nodes.filter((n) => !n.removed && n.everMember)
     .reduce<typeof world.nodes[number] | undefined>((best, n) => (best === undefined || n.sm.appliedIndex > best.sm.appliedIndex ? n : best), undefined);

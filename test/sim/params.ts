@@ -53,6 +53,10 @@ export const SIM_DEFAULTS = {
   readiesPerStepMax: 8,
   /** settleTicksMax bounds the wait for live members to catch up after liveness. */
   settleTicksMax: 400,
+  /** removedShutdownElections: a node that applied its own removal stops this many election timeouts later. */
+  removedShutdownElections: 2,
+  /** settleTicksPerEntryBehind extends the settle bound per entry the furthest member is behind. */
+  settleTicksPerEntryBehind: 4,
 } as const;
 
 /** FaultRates are per-tick chances of fault events (0..1), drawn from the seed. */
@@ -97,6 +101,11 @@ export interface RaftKnobs {
   readOnlyOption: ReadOnlyOption;
   appendEntriesPerMsgMax: number;
   inflightMsgsMax: number;
+  /** The byte limits are drawn tiny in some runs so pagination and flow control paths run. */
+  appendBytesPerMsgMax: number;
+  inflightBytesMax: number;
+  committedBytesPerReadyMax: number;
+  uncommittedBytesMax: number;
   disableProposalForwarding: boolean;
 }
 
@@ -125,9 +134,14 @@ export function drawParams(prng: Prng, options: SimOptions): SimParams {
     readOnlyOption: leaseReads ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
     appendEntriesPerMsgMax: pick([1, 4, 64, 4096]),
     inflightMsgsMax: pick([1, 4, 256]),
+    appendBytesPerMsgMax: pick([1024 * 1024, 64]),
+    inflightBytesMax: 0,
+    committedBytesPerReadyMax: pick([64 * 1024 * 1024, 64 * 1024 * 1024, 40]),
+    uncommittedBytesMax: pick([64 * 1024 * 1024, 64 * 1024 * 1024, 256]),
     disableProposalForwarding: randomChance(prng, 0.1),
   };
   if (raft.electionTicks >= 10 && randomChance(prng, 0.3)) raft.heartbeatTicks = 3;
+  raft.inflightBytesMax = pick([0, 32 * 1024 * 1024, raft.appendBytesPerMsgMax * 2]);
   const network: NetworkFaults = {
     dropRate: flaky ? 0.01 : pick([0, 0.01, 0.05, 0.15]),
     duplicateRate: flaky ? 0 : pick([0, 0.01, 0.05]),
@@ -175,7 +189,8 @@ export function describeParams(p: SimParams): string {
   const f = p.faults;
   const w = p.workload;
   return `raft{election=${r.electionTicks} heartbeat=${r.heartbeatTicks} preVote=${r.preVote} checkQuorum=${r.checkQuorum} ` +
-    `read=${r.readOnlyOption} appendMax=${r.appendEntriesPerMsgMax} inflight=${r.inflightMsgsMax} noForward=${r.disableProposalForwarding}} ` +
+    `read=${r.readOnlyOption} appendMax=${r.appendEntriesPerMsgMax}/${r.appendBytesPerMsgMax}B inflight=${r.inflightMsgsMax}/${r.inflightBytesMax}B ` +
+    `committedPerReady=${r.committedBytesPerReadyMax}B uncommitted=${r.uncommittedBytesMax}B noForward=${r.disableProposalForwarding}} ` +
     `net{drop=${n.dropRate} dup=${n.duplicateRate} delay=${n.delayStepsMin}..${n.delayStepsMax} long=${n.longDelayRate}/${n.longDelayStepsMax} reorder=${n.reorder}} ` +
     `faults{crash=${f.crashPerTick} midReady=${f.crashMidReadyRate} down<=${f.downTicksMax} partition=${f.partitionPerTick}/${f.partitionTicksMax} ` +
     `clog=${f.clogPerTick}/${f.clogTicksMax} flaky=${f.flakyLinks}@${f.flakyDropRate.toFixed(2)} bgSync=${f.backgroundSyncPerTick} skew=${f.skewedTickRate.toFixed(3)}} ` +

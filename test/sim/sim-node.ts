@@ -53,6 +53,11 @@ export class SimNode {
   incarnation = 0;
   /** removed: the node applied its own removal and was shut down for good. */
   removed = false;
+  /**
+   * removalApplied: the node has applied its own removal and will be shut down shortly (like
+   * etcd's stop-with-delay, so a removed leader can still tell followers the removal committed).
+   */
+  removalApplied = false;
   /** everMember: the node has been in an applied configuration (founding or added). */
   everMember: boolean;
   /** restartAtTick is when a crashed node comes back (undefined: up, or kept down). */
@@ -122,6 +127,10 @@ export class SimNode {
       readOnlyOption: this.knobs.readOnlyOption,
       appendEntriesPerMsgMax: this.knobs.appendEntriesPerMsgMax,
       inflightMsgsMax: this.knobs.inflightMsgsMax,
+      appendBytesPerMsgMax: this.knobs.appendBytesPerMsgMax,
+      inflightBytesMax: this.knobs.inflightBytesMax,
+      committedBytesPerReadyMax: this.knobs.committedBytesPerReadyMax,
+      uncommittedBytesMax: this.knobs.uncommittedBytesMax,
       disableProposalForwarding: this.knobs.disableProposalForwarding,
     };
     const raw = new RawNode(config);
@@ -146,6 +155,7 @@ export class SimNode {
   crash(why: string): void {
     if (!this.raw) return;
     this.raw = undefined;
+    this.removalApplied = false;
     this.disk.crash();
     this.pendingReads = [];
     this.host.checker.forgetReadsOf(this.id);
@@ -153,7 +163,7 @@ export class SimNode {
   }
 
   /** shutdown stops a removed node for good. */
-  private shutdown(): void {
+  shutdown(): void {
     this.raw = undefined;
     this.removed = true;
     this.pendingReads = [];
@@ -252,7 +262,10 @@ export class SimNode {
     }
     this.serveReads();
     checker.onIndexes(this.id, this.sm.appliedIndex, this.commit, this.disk.live.lastIndex());
-    if (this.everMember && !isMember(this.confState, this.id)) this.shutdown();
+    if (this.everMember && !isMember(this.confState, this.id) && !this.removalApplied) {
+      this.removalApplied = true;
+      trace.add(`n${this.id} applied its own removal: shutting down soon`);
+    }
   }
 
   /** checkReadyContract checks what the host relies on: mustSync covers entries and term/vote changes, messages are addressed from us. */

@@ -11,7 +11,7 @@ import {
 import { isMember, SimNode, type HostServices } from './sim-node.js';
 import { Trace } from './trace.js';
 import { WorkloadDriver } from './workload.js';
-import { currentLeader, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
+import { currentLeader, schedule, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
 
 /** SimResult is what one successful run reports. */
 export interface SimResult {
@@ -231,14 +231,18 @@ export class Simulation implements World {
       for (const index of this.checker.acked.values()) max = Math.max(max, index);
       return max;
     };
-    for (let t = 0; t < SIM_DEFAULTS.settleTicksMax; t++) {
+    // A member far behind on a one-entry, one-in-flight pipeline needs a round trip per entry.
+    let gap = 0;
+    for (const n of this.liveMembers()) gap = Math.max(gap, target() - n.sm.appliedIndex);
+    const ticksMax = SIM_DEFAULTS.settleTicksMax + SIM_DEFAULTS.settleTicksPerEntryBehind * gap;
+    for (let t = 0; t < ticksMax; t++) {
       const goal = target();
       if (this.liveMembers().every((n) => n.sm.appliedIndex >= goal)) return;
       this.runTick();
     }
     const goal = target();
     const behind = this.liveMembers().filter((n) => n.sm.appliedIndex < goal).map((n) => `${n.id}@${n.sm.appliedIndex}`);
-    throw new SimFailure('liveness', `live members [${behind.join(' ')}] did not apply index ${goal} within ${SIM_DEFAULTS.settleTicksMax} ticks (${this.describeNodes()})`);
+    throw new SimFailure('liveness', `live members [${behind.join(' ')}] did not apply index ${goal} within ${ticksMax} ticks (${this.describeNodes()})`);
   }
 
   /** liveMembers are the running nodes in the leader's configuration. */
@@ -360,6 +364,13 @@ export class Simulation implements World {
     }
     if (this.phase === 'safety') injectFaults(this);
     for (const n of this.nodes) {
+      if (n.up && n.removalApplied) {
+        n.removalApplied = false;
+        const id = n.id;
+        schedule(this, this.tick + SIM_DEFAULTS.removedShutdownElections * this.params.raft.electionTicks, `shut down removed node ${id}`, () => {
+          if (n.up) n.shutdown();
+        });
+      }
       if (!n.up && !n.removed && n.restartAtTick !== undefined && n.restartAtTick <= this.tick) {
         n.restartAtTick = undefined;
         this.stats.restarts++;
@@ -383,6 +394,15 @@ export class Simulation implements World {
     return this.nodes.map((n) => `n${n.id}:${n.removed ? 'removed' : n.up ? `${n.role}/t${n.term}/c${n.commit}/a${n.sm.appliedIndex}` : 'down'}`).join(' ');
   }
 
+  /** describeConfigs lists each live node's applied configuration (for failure reports). */
+  private describeConfigs(): string {
+    const ids = (xs: readonly NodeId[]): string => xs.join(',');
+    return this.nodes.filter((n) => !n.removed).map((n) => {
+      const cs = n.confState;
+      return `n${n.id}:v[${ids(cs.voters)}]${cs.votersOutgoing.length > 0 ? `o[${ids(cs.votersOutgoing)}]` : ''}l[${ids(cs.learners)}]${cs.learnersNext.length > 0 ? `n[${ids(cs.learnersNext)}]` : ''}`;
+    }).join(' ');
+  }
+
   private failure(error: unknown): SimRunError {
     if (error instanceof SimRunError) return error;
     const checker: CheckerName = error instanceof SimFailure ? error.checker : 'core-assertion';
@@ -399,6 +419,7 @@ export class Simulation implements World {
       `  ${detail}`,
       `  params: ${describeParams(this.params)}`,
       `  nodes: ${this.describeNodes()}`,
+      `  configs (as applied): ${this.describeConfigs()}`,
       `  replay: ${replay} --trace-file sim-${o.seed}.trace`,
       `  trace tail (last ${o.traceTailLines} lines):`,
       this.trace.tailText(o.traceTailLines).split('\n').map((l) => `    ${l}`).join('\n'),
