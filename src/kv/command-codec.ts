@@ -1,0 +1,263 @@
+import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
+import { unreachable } from '../lib/assert.js';
+import {
+  readCount, readEnum, readI53, readI64, readOptional, readU64, withoutUndefined, writeI53, writeOptional, writeU64,
+} from './codec-fields.js';
+import type { KvCommand, KvCommandType } from './kv-command.js';
+import {
+  AlarmAction, AlarmType, CompareResult, SortOrder, SortTarget,
+  type AlarmRequest, type Compare, type DeleteRangeRequest, type LeaseCheckpointRequest, type PutRequest,
+  type RangeRequest, type RequestOp, type TxnRequest,
+} from './types.js';
+
+/**
+ * Binary codec of KvCommand for Raft entries. Layout (version 1):
+ *   u8 version, u8 kind, optional u53 revision, body.
+ * Optional fields are a presence byte then the value; signed integers a sign byte and a u53;
+ * lease/member ids 64 bits as two u32. Decoding validates every field (enum ranges, counts
+ * against the bytes left, txn nesting depth, no trailing bytes) and throws CodecError.
+ */
+export const KV_COMMAND_VERSION = 1;
+/** KV_TXN_DEPTH_MAX bounds txn nesting in a decoded command (etcd bounds it only by size). */
+export const KV_TXN_DEPTH_MAX = 64;
+
+const kinds: readonly KvCommandType[] = [
+  'range', 'put', 'deleteRange', 'txn', 'compact', 'leaseGrant', 'leaseRevoke', 'leaseCheckpoint', 'alarm',
+];
+const opKinds: readonly RequestOp['type'][] = ['range', 'put', 'deleteRange', 'txn'];
+const compareTargets: readonly Compare['target'][] = ['version', 'create', 'mod', 'value', 'lease'];
+
+/** encodeKvCommand serializes a command (a fresh buffer). */
+export function encodeKvCommand(command: KvCommand): Uint8Array {
+  const w = new BinaryWriter(64);
+  w.u8(KV_COMMAND_VERSION).u8(kinds.indexOf(command.type));
+  writeOptional(w, command.revision, (v) => w.u53(v));
+  switch (command.type) {
+    case 'range': writeRange(w, command.request); break;
+    case 'put': writePut(w, command.request); break;
+    case 'deleteRange': writeDelete(w, command.request); break;
+    case 'txn': writeTxn(w, command.request); break;
+    case 'compact': writeI53(w, command.request.revision); writeOptional(w, command.request.physical, (v) => w.bool(v)); break;
+    case 'leaseGrant': writeI53(w, command.request.ttl); writeOptional(w, command.request.id, (v) => writeU64(w, v)); break;
+    case 'leaseRevoke': writeU64(w, command.request.id); break;
+    case 'leaseCheckpoint': writeCheckpoints(w, command.request); break;
+    case 'alarm': writeAlarm(w, command.request); break;
+    default: unreachable(command);
+  }
+  return w.finish().slice();
+}
+
+/** decodeKvCommand parses and validates a command; throws CodecError on malformed input. */
+export function decodeKvCommand(data: Uint8Array): KvCommand {
+  const r = new BinaryReader(data);
+  const version = r.u8('command version');
+  if (version !== KV_COMMAND_VERSION) throw new CodecError(`unknown kv command version ${version}`, 0);
+  const kindIndex = r.u8('command kind');
+  const type = kinds[kindIndex];
+  if (type === undefined) throw new CodecError(`unknown kv command kind ${kindIndex}`, 1);
+  const revision = readOptional(r, 'revision', () => r.u53('revision'));
+  const command = decodeBody(r, type);
+  r.end('kv command');
+  return revision === undefined ? command : { ...command, revision };
+}
+
+function decodeBody(r: BinaryReader, type: KvCommandType): KvCommand {
+  switch (type) {
+    case 'range': return { type, request: readRange(r) };
+    case 'put': return { type, request: readPut(r) };
+    case 'deleteRange': return { type, request: readDelete(r) };
+    case 'txn': return { type, request: readTxn(r, 0) };
+    case 'compact': return {
+      type, request: withoutUndefined({ revision: readI53(r, 'compact revision'), physical: readOptional(r, 'physical', () => r.bool('physical')) }),
+    };
+    case 'leaseGrant': return {
+      type, request: withoutUndefined({ ttl: readI53(r, 'ttl'), id: readOptional(r, 'lease id', () => readI64(r, 'lease id')) }),
+    };
+    case 'leaseRevoke': return { type, request: { id: readI64(r, 'lease id') } };
+    case 'leaseCheckpoint': return { type, request: readCheckpoints(r) };
+    case 'alarm': return { type, request: readAlarm(r) };
+  }
+}
+
+function writeBytesOpt(w: BinaryWriter, v: Uint8Array | undefined): void {
+  writeOptional(w, v, (b) => w.bytes(b));
+}
+function writeNumOpt(w: BinaryWriter, v: number | undefined): void {
+  writeOptional(w, v, (n) => writeI53(w, n));
+}
+function writeBoolOpt(w: BinaryWriter, v: boolean | undefined): void {
+  writeOptional(w, v, (b) => w.bool(b));
+}
+function readBytesOpt(r: BinaryReader, what: string): Uint8Array | undefined {
+  return readOptional(r, what, () => r.bytes(what));
+}
+function readNumOpt(r: BinaryReader, what: string): number | undefined {
+  return readOptional(r, what, () => readI53(r, what));
+}
+function readBoolOpt(r: BinaryReader, what: string): boolean | undefined {
+  return readOptional(r, what, () => r.bool(what));
+}
+
+function writeRange(w: BinaryWriter, q: RangeRequest): void {
+  w.bytes(q.key);
+  writeBytesOpt(w, q.rangeEnd);
+  writeNumOpt(w, q.limit);
+  writeNumOpt(w, q.revision);
+  writeOptional(w, q.sortOrder, (v) => w.u8(v));
+  writeOptional(w, q.sortTarget, (v) => w.u8(v));
+  writeBoolOpt(w, q.serializable);
+  writeBoolOpt(w, q.keysOnly);
+  writeBoolOpt(w, q.countOnly);
+  writeNumOpt(w, q.minModRevision);
+  writeNumOpt(w, q.maxModRevision);
+  writeNumOpt(w, q.minCreateRevision);
+  writeNumOpt(w, q.maxCreateRevision);
+}
+
+function readRange(r: BinaryReader): RangeRequest {
+  return withoutUndefined<RangeRequest>({
+    key: r.bytes('key'),
+    rangeEnd: readBytesOpt(r, 'range end'),
+    limit: readNumOpt(r, 'limit'),
+    revision: readNumOpt(r, 'revision'),
+    sortOrder: readOptional(r, 'sort order', () => readEnum(r, 'sort order', Object.values(SortOrder))),
+    sortTarget: readOptional(r, 'sort target', () => readEnum(r, 'sort target', Object.values(SortTarget))),
+    serializable: readBoolOpt(r, 'serializable'),
+    keysOnly: readBoolOpt(r, 'keys only'),
+    countOnly: readBoolOpt(r, 'count only'),
+    minModRevision: readNumOpt(r, 'min mod revision'),
+    maxModRevision: readNumOpt(r, 'max mod revision'),
+    minCreateRevision: readNumOpt(r, 'min create revision'),
+    maxCreateRevision: readNumOpt(r, 'max create revision'),
+  });
+}
+
+function writePut(w: BinaryWriter, q: PutRequest): void {
+  w.bytes(q.key);
+  writeBytesOpt(w, q.value);
+  writeOptional(w, q.lease, (v) => writeU64(w, v));
+  writeBoolOpt(w, q.prevKv);
+  writeBoolOpt(w, q.ignoreValue);
+  writeBoolOpt(w, q.ignoreLease);
+}
+
+function readPut(r: BinaryReader): PutRequest {
+  return withoutUndefined<PutRequest>({
+    key: r.bytes('key'),
+    value: readBytesOpt(r, 'value'),
+    lease: readOptional(r, 'lease', () => readI64(r, 'lease')),
+    prevKv: readBoolOpt(r, 'prev kv'),
+    ignoreValue: readBoolOpt(r, 'ignore value'),
+    ignoreLease: readBoolOpt(r, 'ignore lease'),
+  });
+}
+
+function writeDelete(w: BinaryWriter, q: DeleteRangeRequest): void {
+  w.bytes(q.key);
+  writeBytesOpt(w, q.rangeEnd);
+  writeBoolOpt(w, q.prevKv);
+}
+
+function readDelete(r: BinaryReader): DeleteRangeRequest {
+  return withoutUndefined<DeleteRangeRequest>({
+    key: r.bytes('key'), rangeEnd: readBytesOpt(r, 'range end'), prevKv: readBoolOpt(r, 'prev kv'),
+  });
+}
+
+function writeTxn(w: BinaryWriter, q: TxnRequest): void {
+  w.u32(q.compare.length);
+  for (const c of q.compare) writeCompare(w, c);
+  for (const ops of [q.success, q.failure]) {
+    w.u32(ops.length);
+    for (const op of ops) {
+      w.u8(opKinds.indexOf(op.type));
+      switch (op.type) {
+        case 'range': writeRange(w, op.request); break;
+        case 'put': writePut(w, op.request); break;
+        case 'deleteRange': writeDelete(w, op.request); break;
+        case 'txn': writeTxn(w, op.request); break;
+        default: unreachable(op);
+      }
+    }
+  }
+}
+
+function readTxn(r: BinaryReader, depth: number): TxnRequest {
+  if (depth > KV_TXN_DEPTH_MAX) throw new CodecError(`txn nested deeper than ${KV_TXN_DEPTH_MAX}`, r.offset);
+  const compare: Compare[] = [];
+  for (let n = readCount(r, 'compares'); n > 0; n--) compare.push(readCompare(r));
+  const readOps = (what: string): RequestOp[] => {
+    const ops: RequestOp[] = [];
+    for (let n = readCount(r, what); n > 0; n--) {
+      const type = opKinds[readEnum(r, 'op kind', [0, 1, 2, 3])]!;
+      switch (type) {
+        case 'range': ops.push({ type, request: readRange(r) }); break;
+        case 'put': ops.push({ type, request: readPut(r) }); break;
+        case 'deleteRange': ops.push({ type, request: readDelete(r) }); break;
+        case 'txn': ops.push({ type, request: readTxn(r, depth + 1) }); break;
+      }
+    }
+    return ops;
+  };
+  const success = readOps('success ops');
+  const failure = readOps('failure ops');
+  return { compare, success, failure };
+}
+
+function writeCompare(w: BinaryWriter, c: Compare): void {
+  w.u8(c.result).u8(compareTargets.indexOf(c.target)).bytes(c.key);
+  writeBytesOpt(w, c.rangeEnd);
+  switch (c.target) {
+    case 'version': writeI53(w, c.version); break;
+    case 'create': writeI53(w, c.createRevision); break;
+    case 'mod': writeI53(w, c.modRevision); break;
+    case 'value': w.bytes(c.value); break;
+    case 'lease': writeU64(w, c.lease); break;
+    default: unreachable(c);
+  }
+}
+
+function readCompare(r: BinaryReader): Compare {
+  const result = readEnum(r, 'compare result', Object.values(CompareResult));
+  const target = compareTargets[readEnum(r, 'compare target', [0, 1, 2, 3, 4])]!;
+  const key = r.bytes('compare key');
+  const rangeEnd = readBytesOpt(r, 'compare range end');
+  const base = rangeEnd === undefined ? { result, key } : { result, key, rangeEnd };
+  switch (target) {
+    case 'version': return { ...base, target, version: readI53(r, 'version') };
+    case 'create': return { ...base, target, createRevision: readI53(r, 'create revision') };
+    case 'mod': return { ...base, target, modRevision: readI53(r, 'mod revision') };
+    case 'value': return { ...base, target, value: r.bytes('value') };
+    case 'lease': return { ...base, target, lease: readI64(r, 'lease') };
+  }
+}
+
+function writeCheckpoints(w: BinaryWriter, q: LeaseCheckpointRequest): void {
+  w.u32(q.checkpoints.length);
+  for (const c of q.checkpoints) {
+    writeU64(w, c.id);
+    writeI53(w, c.remainingTtl);
+  }
+}
+
+function readCheckpoints(r: BinaryReader): LeaseCheckpointRequest {
+  const checkpoints = [];
+  for (let n = readCount(r, 'checkpoints', 17); n > 0; n--) {
+    checkpoints.push({ id: readI64(r, 'lease id'), remainingTtl: readI53(r, 'remaining ttl') });
+  }
+  return { checkpoints };
+}
+
+function writeAlarm(w: BinaryWriter, q: AlarmRequest): void {
+  w.u8(q.action);
+  writeU64(w, q.memberId);
+  w.u8(q.alarm);
+}
+
+function readAlarm(r: BinaryReader): AlarmRequest {
+  return {
+    action: readEnum(r, 'alarm action', Object.values(AlarmAction)),
+    memberId: readU64(r, 'member id'),
+    alarm: readEnum(r, 'alarm type', Object.values(AlarmType)),
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * Public entry point of src/kv: the pure MVCC state machine with etcd's semantics (store,
+ * leases, alarms), its replicated commands and their codec, snapshots, hashes and the watch hub.
+ */
+export * from './types.js';
+export { KvError, KvErrorCode, type GrpcCode } from './kv-errors.js';
+export { KV_LIMITS_DEFAULT, checkKvLimits, type KvLimits } from './kv-limits.js';
+export { MvccStore, type MvccStoreOptions, type StoreState, type HistoryBatch } from './mvcc-store.js';
+export type { KeyWrite } from './key-history.js';
+export type { ReadResult, WriteResult } from './results.js';
+export { applyKvCommand, type KvCommand, type KvCommandType, type KvCommandResponse, type KvApplyResult } from './kv-command.js';
+export { encodeKvCommand, decodeKvCommand, KV_COMMAND_VERSION, KV_TXN_DEPTH_MAX } from './command-codec.js';
+export {
+  encodeStoreSnapshot, encodeStoreState, decodeStoreState, restoreStoreSnapshot, STORE_SNAPSHOT_VERSION,
+} from './store-snapshot.js';
+export { hashStore, hashKv, type HashKvResponse } from './store-hash.js';
+export { WatchHub, type WatchCreateRequest, type WatchResponse, type WatchHubOptions, type WatcherId } from './watch-hub.js';
+export {
+  checkTxnRequest, checkPutRequest, checkRangeRequest, checkDeleteRequest,
+} from './txn-validate.js';
+export { prefixEnd, compareBytes, bytesEqual } from './bytes.js';

@@ -1,0 +1,90 @@
+import { unreachable } from '../lib/assert.js';
+import type { MvccStore } from './mvcc-store.js';
+import type { KvError } from './kv-errors.js';
+import type {
+  AlarmRequest, AlarmResponse, CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
+  LeaseCheckpointRequest, LeaseCheckpointResponse, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest,
+  LeaseRevokeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse, WatchEvent,
+} from './types.js';
+
+/**
+ * KvCommand is one replicated request to the store, as carried in a Raft entry (see
+ * command-codec.ts). `revision`, when present, is the main revision assigned before the command
+ * entered the log (a sequencer's block, DESIGN §7); without it the store uses current + 1.
+ * `range` exists for reads served through the log (read mode `log`).
+ */
+export type KvCommand = { readonly revision?: number } & (
+  | { readonly type: 'range'; readonly request: RangeRequest }
+  | { readonly type: 'put'; readonly request: PutRequest }
+  | { readonly type: 'deleteRange'; readonly request: DeleteRangeRequest }
+  | { readonly type: 'txn'; readonly request: TxnRequest }
+  | { readonly type: 'compact'; readonly request: CompactionRequest }
+  | { readonly type: 'leaseGrant'; readonly request: LeaseGrantRequest }
+  | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest }
+  | { readonly type: 'leaseCheckpoint'; readonly request: LeaseCheckpointRequest }
+  | { readonly type: 'alarm'; readonly request: AlarmRequest }
+);
+
+/** KvCommandType names the command kinds. */
+export type KvCommandType = KvCommand['type'];
+
+/** KvCommandResponse pairs each command kind with its response. */
+export type KvCommandResponse =
+  | { readonly type: 'range'; readonly response: RangeResponse }
+  | { readonly type: 'put'; readonly response: PutResponse }
+  | { readonly type: 'deleteRange'; readonly response: DeleteRangeResponse }
+  | { readonly type: 'txn'; readonly response: TxnResponse }
+  | { readonly type: 'compact'; readonly response: CompactionResponse }
+  | { readonly type: 'leaseGrant'; readonly response: LeaseGrantResponse }
+  | { readonly type: 'leaseRevoke'; readonly response: LeaseRevokeResponse }
+  | { readonly type: 'leaseCheckpoint'; readonly response: LeaseCheckpointResponse }
+  | { readonly type: 'alarm'; readonly response: AlarmResponse };
+
+/** KvApplyResult is the outcome of applying one command: response and watch events, or an error. */
+export type KvApplyResult =
+  | { readonly ok: true; readonly result: KvCommandResponse; readonly events: readonly WatchEvent[] }
+  | { readonly ok: false; readonly error: KvError };
+
+/** applyKvCommand applies `command` to `store` (the state machine's single entry point). */
+export function applyKvCommand(store: MvccStore, command: KvCommand): KvApplyResult {
+  switch (command.type) {
+    case 'range': {
+      const r = store.range(command.request);
+      return r.ok ? { ok: true, result: { type: 'range', response: r.response }, events: [] } : r;
+    }
+    case 'put': {
+      const r = store.put(command.request, command.revision);
+      return r.ok ? { ok: true, result: { type: 'put', response: r.response }, events: r.events } : r;
+    }
+    case 'deleteRange': {
+      const r = store.deleteRange(command.request, command.revision);
+      return r.ok ? { ok: true, result: { type: 'deleteRange', response: r.response }, events: r.events } : r;
+    }
+    case 'txn': {
+      const r = store.txn(command.request, command.revision);
+      return r.ok ? { ok: true, result: { type: 'txn', response: r.response }, events: r.events } : r;
+    }
+    case 'compact': {
+      const r = store.compact(command.request);
+      return r.ok ? { ok: true, result: { type: 'compact', response: r.response }, events: r.events } : r;
+    }
+    case 'leaseGrant': {
+      const r = store.leaseGrant(command.request);
+      return r.ok ? { ok: true, result: { type: 'leaseGrant', response: r.response }, events: r.events } : r;
+    }
+    case 'leaseRevoke': {
+      const r = store.leaseRevoke(command.request, command.revision);
+      return r.ok ? { ok: true, result: { type: 'leaseRevoke', response: r.response }, events: r.events } : r;
+    }
+    case 'leaseCheckpoint': {
+      const r = store.leaseCheckpoint(command.request);
+      return r.ok ? { ok: true, result: { type: 'leaseCheckpoint', response: r.response }, events: r.events } : r;
+    }
+    case 'alarm': {
+      const r = store.alarm(command.request);
+      return r.ok ? { ok: true, result: { type: 'alarm', response: r.response }, events: r.events } : r;
+    }
+    default:
+      return unreachable(command);
+  }
+}

@@ -1,0 +1,549 @@
+import { assert } from '../lib/assert.js';
+import { keySpan, keyString, type KeySpan } from './bytes.js';
+import { KeyHistory, tombstoneKv, type KeyWrite } from './key-history.js';
+import { KvError, KvErrorCode, kvError } from './kv-errors.js';
+import { checkKvLimits, KV_ENTRY_OVERHEAD_BYTES, KV_LEASE_OVERHEAD_BYTES, KV_LIMITS_DEFAULT, type KvLimits } from './kv-limits.js';
+import { INT64_MAX, INT64_MIN, LeaseTable } from './lease-table.js';
+import { OrderedMap } from './ordered-map.js';
+import { finishRange } from './range-query.js';
+import { failed, type ReadResult, type WriteResult } from './results.js';
+import { checkPlannedOps, isTxnReadOnly, planTxn, plannedPutCostBytes, putCostBytes, txnHasPut, type TxnPlan } from './txn-plan.js';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './txn-validate.js';
+import {
+  AlarmAction, AlarmType, EventType, NO_LEASE,
+  type AlarmMember, type AlarmRequest, type AlarmResponse, type CompactionRequest, type CompactionResponse,
+  type DeleteRangeRequest, type DeleteRangeResponse, type KeyValue, type LeaseCheckpointRequest,
+  type LeaseCheckpointResponse, type LeaseGrantRequest, type LeaseGrantResponse, type LeaseId, type LeaseInfo,
+  type LeaseRevokeRequest, type LeaseRevokeResponse, type PutRequest, type PutResponse, type RangeRequest,
+  type RangeResponse, type ResponseOp, type TxnRequest, type TxnResponse, type WatchEvent,
+} from './types.js';
+
+/** KEY_HIGH sorts after every binary-string key (all code units are <= 0xff). */
+const KEY_HIGH = '\u0100';
+const EMPTY = new Uint8Array(0);
+
+/** RevisionChange locates one write of a main revision (for replaying history to watchers). */
+interface RevisionChange {
+  readonly history: KeyHistory;
+  readonly write: KeyWrite;
+}
+
+/** WriteBatch collects the writes of one request; all share main revision `main`. */
+class WriteBatch {
+  /** sub is the next sub-revision; > 0 once anything changed. */
+  sub = 0;
+  readonly events: WatchEvent[] = [];
+  readonly changes: RevisionChange[] = [];
+  constructor(readonly main: number) {}
+}
+
+/** StoreState is the whole replicated state in canonical order (snapshots and hashes use it). */
+export interface StoreState {
+  readonly currentRevision: number;
+  readonly compactRevision: number;
+  /** keys in byte order, each with its retained writes in revision order. */
+  readonly keys: readonly { readonly key: Uint8Array; readonly writes: readonly KeyWrite[] }[];
+  /** leases in id order; attached keys are derived from the keys' latest versions. */
+  readonly leases: readonly { readonly id: LeaseId; readonly grantedTtl: number; readonly remainingTtl: number }[];
+  readonly leaseGeneratorState: bigint;
+  readonly alarms: readonly AlarmMember[];
+}
+
+/** HistoryBatch is a run of watch events from history (whole revisions), and where to continue. */
+export interface HistoryBatch {
+  readonly events: readonly WatchEvent[];
+  /** nextRevision is the first revision not included. */
+  readonly nextRevision: number;
+}
+
+export interface MvccStoreOptions {
+  readonly limits?: Partial<KvLimits>;
+}
+
+/**
+ * MvccStore is etcd's MVCC key-value store, leases and alarms as one pure, deterministic state
+ * machine: the same calls in the same order give the same state and results on every member.
+ *
+ * Revisions: the store starts at revision 1 (as etcd; the first write is 2). Each write request
+ * that changes something gets one main revision: `current + 1`, or the larger `revision` its
+ * caller assigned (gaps allowed); a txn's ops get sub-revisions. Requests that change nothing
+ * (read-only txns, deletes of missing keys) consume none.
+ * Errors are returned as KvError values (etcd's exact messages); programmer errors assert.
+ */
+export class MvccStore {
+  readonly limits: KvLimits;
+  private keys: OrderedMap<string, KeyHistory> = new OrderedMap();
+  /** byRevision lists the writes of each main revision >= compactRevision, in sub order. */
+  private byRevision: OrderedMap<number, RevisionChange[]> = new OrderedMap();
+  private current = 1;
+  private compacted = 0;
+  private readonly leases = new LeaseTable();
+  private alarmList: AlarmMember[] = [];
+  /** size approximates the bytes the store holds (the quota compares it). */
+  private size = 0;
+
+  constructor(options: MvccStoreOptions = {}) {
+    this.limits = checkKvLimits({ ...KV_LIMITS_DEFAULT, ...options.limits });
+  }
+
+  /** currentRevision is the revision of the last change (1 for an empty store). */
+  get currentRevision(): number {
+    return this.current;
+  }
+
+  /** compactRevision is the last compaction's revision (0 = never); reads below it fail. */
+  get compactRevision(): number {
+    return this.compacted;
+  }
+
+  /** sizeBytes approximates the store's size (keys, values, per-version and per-lease overheads). */
+  get sizeBytes(): number {
+    return this.size;
+  }
+
+  /** keyCount is the number of keys with retained history (live or not yet compacted). */
+  get keyCount(): number {
+    return this.keys.size;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** range serves etcd's Range at `revision` (0 = current). Consumes no revision. */
+  range(r: RangeRequest): ReadResult<RangeResponse> {
+    return this.rangeAt(r, this.current);
+  }
+
+  private rangeAt(r: RangeRequest, current: number): ReadResult<RangeResponse> {
+    const invalid = checkRangeRequest(r);
+    if (invalid !== undefined) return failed(invalid);
+    let revision = r.revision ?? 0;
+    if (revision > current) return failed(kvError(KvErrorCode.FutureRevision));
+    if (revision <= 0) revision = current;
+    if (revision < this.compacted) return failed(kvError(KvErrorCode.Compacted));
+    const span = keySpan(r.key, r.rangeEnd);
+    if (r.countOnly === true) {
+      let count = 0;
+      this.scan(span, revision, () => count++);
+      return { ok: true, response: { header: { revision: current }, kvs: [], more: false, count } };
+    }
+    const kvs: KeyValue[] = [];
+    this.scan(span, revision, (kv) => kvs.push(kv));
+    const finished = finishRange(r, kvs);
+    return { ok: true, response: { header: { revision: current }, kvs: finished.kvs, more: finished.more, count: kvs.length } };
+  }
+
+  /** scan visits the live versions in `span` at `revision`, in key order. */
+  private scan(span: KeySpan, revision: number, visit: (kv: KeyValue) => void): void {
+    if (span.end === undefined) {
+      const kv = this.keys.get(span.start)?.at(revision);
+      if (kv !== undefined) visit(kv);
+      return;
+    }
+    const high = span.end ?? KEY_HIGH;
+    if (high <= span.start) return;
+    this.keys.forRange(span.start, high, false, (_id, history) => {
+      const kv = history.at(revision);
+      if (kv !== undefined) visit(kv);
+    });
+  }
+
+  private latestKv(id: string): KeyValue | undefined {
+    return this.keys.get(id)?.latest()?.kv ?? undefined;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /** put is etcd's Put. `revision` optionally assigns the main revision (must exceed the current one). */
+  put(r: PutRequest, revision?: number): WriteResult<PutResponse> {
+    const invalid = checkPutRequest(r) ?? this.checkAssigned(revision) ?? this.checkNoSpaceAlarm() ??
+      this.checkPutState(r) ?? this.checkQuota(putCostBytes(r));
+    if (invalid !== undefined) return failed(invalid);
+    const batch = new WriteBatch(revision ?? this.current + 1);
+    const response = this.applyPut(batch, r);
+    this.endWrite(batch);
+    return { ok: true, response, events: batch.events };
+  }
+
+  /** deleteRange is etcd's DeleteRange; deleting nothing consumes no revision. */
+  deleteRange(r: DeleteRangeRequest, revision?: number): WriteResult<DeleteRangeResponse> {
+    const invalid = checkDeleteRequest(r) ?? this.checkAssigned(revision);
+    if (invalid !== undefined) return failed(invalid);
+    const batch = new WriteBatch(revision ?? this.current + 1);
+    const response = this.applyDelete(batch, r);
+    this.endWrite(batch);
+    return { ok: true, response, events: batch.events };
+  }
+
+  /**
+   * txn is etcd's Txn: validation (op counts, duplicate keys), compares evaluated up front on the
+   * pre-txn state (nested ones too), checks of the chosen path, then its ops in order, each seeing
+   * the writes before it. One main revision for all its changes; none if nothing changed.
+   */
+  txn(r: TxnRequest, revision?: number): WriteResult<TxnResponse> {
+    const invalid = checkTxnRequest(r, this.limits.txnOpsMax) ?? this.checkAssigned(revision);
+    if (invalid !== undefined) return failed(invalid);
+    const write = !isTxnReadOnly(r);
+    if (write && txnHasPut(r)) {
+      const capped = this.checkNoSpaceAlarm();
+      if (capped !== undefined) return failed(capped);
+    }
+    const plan = planTxn(r, (c) => {
+      const kvs: KeyValue[] = [];
+      this.scan(keySpan(c.key, c.rangeEnd), this.current, (kv) => kvs.push(kv));
+      return kvs;
+    });
+    const pathError =
+      (write ? checkPlannedOps(plan, (op) => (op.type === 'put' ? this.checkPutState(op.request) : undefined)) : undefined) ??
+      checkPlannedOps(plan, (op) => (op.type === 'range' ? this.checkRangeRevision(op.request.revision ?? 0) : undefined)) ??
+      (write ? this.checkQuota(plannedPutCostBytes(plan)) : undefined);
+    if (pathError !== undefined) return failed(pathError);
+    const batch = write ? new WriteBatch(revision ?? this.current + 1) : undefined;
+    const response = this.executeTxn(plan, batch);
+    if (batch !== undefined) this.endWrite(batch);
+    return { ok: true, response: { ...response, header: { revision: this.current } }, events: batch?.events ?? [] };
+  }
+
+  private executeTxn(plan: TxnPlan, batch: WriteBatch | undefined): TxnResponse {
+    const responses: ResponseOp[] = plan.ops.map((op, i): ResponseOp => {
+      switch (op.type) {
+        case 'range': {
+          const result = this.rangeAt(op.request, this.readRevision(batch));
+          assert(result.ok, 'txn range was checked before the txn ran');
+          return { type: 'range', response: result.response };
+        }
+        case 'put':
+          assert(batch !== undefined, 'a txn with a put is a write txn');
+          return { type: 'put', response: this.applyPut(batch, op.request) };
+        case 'deleteRange':
+          assert(batch !== undefined, 'a txn with a delete is a write txn');
+          return { type: 'deleteRange', response: this.applyDelete(batch, op.request) };
+        case 'txn':
+          return { type: 'txn', response: this.executeTxn(plan.nested[i]!, batch) };
+      }
+    });
+    return { header: { revision: this.readRevision(batch) }, succeeded: plan.succeeded, responses };
+  }
+
+  /** compact is etcd's Compact: drops history no read or watch at >= `revision` can observe. */
+  compact(r: CompactionRequest): WriteResult<CompactionResponse> {
+    if (r.revision <= this.compacted) return failed(kvError(KvErrorCode.Compacted));
+    if (r.revision > this.current) return failed(kvError(KvErrorCode.FutureRevision));
+    this.compacted = r.revision;
+    const emptied: string[] = [];
+    this.keys.forEachPair((id, history) => {
+      for (const dropped of history.compact(r.revision)) this.size -= this.writeBytes(history, dropped);
+      if (history.writes.length === 0) emptied.push(id);
+    });
+    for (const id of emptied) this.keys.delete(id);
+    const below: number[] = [];
+    this.byRevision.forRange(0, r.revision, false, (main) => { below.push(main); });
+    for (const main of below) this.byRevision.delete(main);
+    return { ok: true, response: { header: { revision: this.current } }, events: [] };
+  }
+
+  private applyPut(batch: WriteBatch, r: PutRequest): PutResponse {
+    const id = keyString(r.key);
+    const prev = this.latestKv(id);
+    // Checked before the request ran; an etcd-accepted overlap (a from-key delete earlier in the
+    // same txn) can still remove the key, so fall back to empty value and no lease then.
+    const value = r.ignoreValue === true ? prev?.value ?? EMPTY : r.value?.slice() ?? EMPTY;
+    const lease = r.ignoreLease === true ? prev?.lease ?? NO_LEASE : r.lease ?? NO_LEASE;
+    this.writePut(batch, id, r.key, value, lease);
+    const header = { revision: batch.main };
+    return r.prevKv === true && prev !== undefined ? { header, prevKv: prev } : { header };
+  }
+
+  private applyDelete(batch: WriteBatch, r: DeleteRangeRequest): DeleteRangeResponse {
+    const deleted = this.writeDeletes(batch, keySpan(r.key, r.rangeEnd));
+    return {
+      header: { revision: this.readRevision(batch) },
+      deleted: deleted.length,
+      prevKvs: r.prevKv === true ? deleted : [],
+    };
+  }
+
+  private writePut(batch: WriteBatch, id: string, key: Uint8Array, value: Uint8Array, lease: LeaseId): void {
+    let history = this.keys.get(id);
+    if (history === undefined) {
+      history = new KeyHistory(key.slice(), id);
+      this.keys.set(id, history);
+    }
+    const prev = history.latest()?.kv ?? undefined;
+    const kv: KeyValue = {
+      key: history.key,
+      createRevision: prev?.createRevision ?? batch.main,
+      modRevision: batch.main,
+      version: (prev?.version ?? 0) + 1,
+      value,
+      lease,
+    };
+    if (prev !== undefined && prev.lease !== NO_LEASE) this.leases.detach(prev.lease, id);
+    if (lease !== NO_LEASE) this.leases.attach(lease, id);
+    this.record(batch, history, kv);
+    batch.events.push(prev === undefined ? { type: EventType.Put, kv } : { type: EventType.Put, kv, prevKv: prev });
+  }
+
+  /** writeDeletes tombstones every live key in `span` (in key order) and returns their last versions. */
+  private writeDeletes(batch: WriteBatch, span: KeySpan): KeyValue[] {
+    const live: KeyHistory[] = [];
+    const collect = (history: KeyHistory): void => {
+      if ((history.latest()?.kv ?? null) !== null) live.push(history);
+    };
+    if (span.end === undefined) {
+      const history = this.keys.get(span.start);
+      if (history !== undefined) collect(history);
+    } else {
+      const high = span.end ?? KEY_HIGH;
+      if (high > span.start) this.keys.forRange(span.start, high, false, (_id, history) => collect(history));
+    }
+    return live.map((history) => {
+      const prev = history.latest()!.kv!;
+      if (prev.lease !== NO_LEASE) this.leases.detach(prev.lease, history.id);
+      const write = this.record(batch, history, null);
+      batch.events.push({ type: EventType.Delete, kv: tombstoneKv(history.key, write.main), prevKv: prev });
+      return prev;
+    });
+  }
+
+  private record(batch: WriteBatch, history: KeyHistory, kv: KeyValue | null): KeyWrite {
+    const write: KeyWrite = { main: batch.main, sub: batch.sub++, kv };
+    history.append(write);
+    batch.changes.push({ history, write });
+    this.size += this.writeBytes(history, write);
+    return write;
+  }
+
+  private writeBytes(history: KeyHistory, write: KeyWrite): number {
+    return history.key.length + (write.kv?.value.length ?? 0) + KV_ENTRY_OVERHEAD_BYTES;
+  }
+
+  private endWrite(batch: WriteBatch): void {
+    if (batch.sub === 0) return;
+    assert(batch.main > this.current, 'main revisions increase');
+    this.current = batch.main;
+    this.byRevision.set(batch.main, batch.changes);
+  }
+
+  /** readRevision is what reads inside a request see: its own revision once it changed something. */
+  private readRevision(batch: WriteBatch | undefined): number {
+    return batch !== undefined && batch.sub > 0 ? batch.main : this.current;
+  }
+
+  private checkAssigned(revision: number | undefined): KvError | undefined {
+    if (revision === undefined) return undefined;
+    return Number.isSafeInteger(revision) && revision > this.current ? undefined : kvError(KvErrorCode.RevisionNotIncreasing);
+  }
+
+  /** checkPutState is etcd's checkRequestPut: ignore* needs the key; a lease must exist. */
+  private checkPutState(r: PutRequest): KvError | undefined {
+    if ((r.ignoreValue === true || r.ignoreLease === true) && this.latestKv(keyString(r.key)) === undefined) {
+      return kvError(KvErrorCode.KeyNotFound);
+    }
+    const lease = r.lease ?? NO_LEASE;
+    if (lease !== NO_LEASE && !this.leases.has(lease)) return kvError(KvErrorCode.LeaseNotFound);
+    return undefined;
+  }
+
+  /** checkRangeRevision is etcd's checkRequestRange for ranges inside a txn. */
+  private checkRangeRevision(revision: number): KvError | undefined {
+    if (revision === 0) return undefined;
+    if (revision > this.current) return kvError(KvErrorCode.FutureRevision);
+    if (revision < this.compacted) return kvError(KvErrorCode.Compacted);
+    return undefined;
+  }
+
+  private checkNoSpaceAlarm(): KvError | undefined {
+    return this.hasAlarm(AlarmType.NoSpace) ? kvError(KvErrorCode.NoSpace) : undefined;
+  }
+
+  /**
+   * checkQuota refuses a write that would take the size over the quota and arms the NOSPACE
+   * alarm (replicated state: every member arms it at the same command).
+   */
+  private checkQuota(costBytes: number): KvError | undefined {
+    if (costBytes <= 0) return undefined;
+    if (this.hasAlarm(AlarmType.NoSpace)) return kvError(KvErrorCode.NoSpace);
+    if (this.size + costBytes <= this.limits.quotaBytes) return undefined;
+    this.activateAlarm(0n, AlarmType.NoSpace);
+    return kvError(KvErrorCode.NoSpace);
+  }
+
+  // ---- leases --------------------------------------------------------------------------------
+
+  /**
+   * leaseGrant is etcd's LeaseGrant. `id` 0n generates an id from replicated state (so every
+   * member picks the same). TTLs above the maximum fail; below the minimum are raised.
+   */
+  leaseGrant(r: LeaseGrantRequest): WriteResult<LeaseGrantResponse> {
+    const capped = this.checkNoSpaceAlarm();
+    if (capped !== undefined) return failed(capped);
+    const requested = r.id ?? NO_LEASE;
+    if (requested < INT64_MIN || requested > INT64_MAX) return failed(kvError(KvErrorCode.LeaseNotFound));
+    if (r.ttl > this.limits.leaseTtlSecondsMax) return failed(kvError(KvErrorCode.LeaseTtlTooLarge));
+    if (requested !== NO_LEASE && this.leases.has(requested)) return failed(kvError(KvErrorCode.LeaseExists));
+    if (this.leases.size >= this.limits.leasesMax) return failed(kvError(KvErrorCode.NoSpace));
+    const quota = this.checkQuota(KV_LEASE_OVERHEAD_BYTES);
+    if (quota !== undefined) return failed(quota);
+    const id = requested !== NO_LEASE ? requested : this.leases.generateId();
+    const ttl = Math.max(r.ttl, this.limits.leaseTtlSecondsMin);
+    this.leases.add(id, ttl);
+    this.size += KV_LEASE_OVERHEAD_BYTES;
+    return { ok: true, response: { header: { revision: this.current }, id, ttl }, events: [] };
+  }
+
+  /** leaseRevoke is etcd's LeaseRevoke: deletes the attached keys (byte order) in one revision. */
+  leaseRevoke(r: LeaseRevokeRequest, revision?: number): WriteResult<LeaseRevokeResponse> {
+    const lease = this.leases.get(r.id);
+    if (lease === undefined) return failed(kvError(KvErrorCode.LeaseNotFound));
+    const invalid = this.checkAssigned(revision);
+    if (invalid !== undefined) return failed(invalid);
+    const batch = new WriteBatch(revision ?? this.current + 1);
+    for (const id of [...lease.keys].sort()) this.writeDeletes(batch, { start: id, end: undefined });
+    assert(lease.keys.size === 0, 'revoke detaches every key');
+    this.leases.remove(r.id);
+    this.size -= KV_LEASE_OVERHEAD_BYTES;
+    this.endWrite(batch);
+    return { ok: true, response: { header: { revision: this.current } }, events: batch.events };
+  }
+
+  /** leaseCheckpoint records remaining TTLs the leader observed (unknown leases are ignored, as etcd). */
+  leaseCheckpoint(r: LeaseCheckpointRequest): WriteResult<LeaseCheckpointResponse> {
+    for (const checkpoint of r.checkpoints) {
+      const lease = this.leases.get(checkpoint.id);
+      if (lease !== undefined) lease.remainingTtl = checkpoint.remainingTtl;
+    }
+    return { ok: true, response: { header: { revision: this.current } }, events: [] };
+  }
+
+  /** leaseInfo describes a lease for LeaseTimeToLive (the leader adds its clock's view). */
+  leaseInfo(id: LeaseId): LeaseInfo | undefined {
+    return this.leases.info(id);
+  }
+
+  /** leaseIds lists live leases in ascending id order (LeaseLeases). */
+  leaseIds(): LeaseId[] {
+    return this.leases.ids();
+  }
+
+  // ---- alarms --------------------------------------------------------------------------------
+
+  /** alarm is etcd's Alarm: GET lists (type NONE = all), ACTIVATE/DEACTIVATE arm and disarm. */
+  alarm(r: AlarmRequest): WriteResult<AlarmResponse> {
+    const header = { revision: this.current };
+    switch (r.action) {
+      case AlarmAction.Get:
+        return { ok: true, response: { header, alarms: this.alarms(r.alarm) }, events: [] };
+      case AlarmAction.Activate: {
+        if (r.alarm === AlarmType.None) return { ok: true, response: { header, alarms: [] }, events: [] };
+        return { ok: true, response: { header, alarms: [this.activateAlarm(r.memberId, r.alarm)] }, events: [] };
+      }
+      case AlarmAction.Deactivate: {
+        const i = this.alarmList.findIndex((a) => a.memberId === r.memberId && a.alarm === r.alarm);
+        const removed = i < 0 ? [] : this.alarmList.splice(i, 1);
+        return { ok: true, response: { header, alarms: removed }, events: [] };
+      }
+    }
+  }
+
+  /** alarms lists armed alarms of `type` (NONE = all), ordered by member then type. */
+  alarms(type: AlarmType = AlarmType.None): AlarmMember[] {
+    return this.alarmList.filter((a) => type === AlarmType.None || a.alarm === type);
+  }
+
+  private hasAlarm(type: AlarmType): boolean {
+    return this.alarmList.some((a) => a.alarm === type);
+  }
+
+  private activateAlarm(memberId: bigint, alarm: AlarmType): AlarmMember {
+    const existing = this.alarmList.find((a) => a.memberId === memberId && a.alarm === alarm);
+    if (existing !== undefined) return existing;
+    const member = { memberId, alarm };
+    this.alarmList.push(member);
+    this.alarmList.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : a.alarm - b.alarm));
+    return member;
+  }
+
+  // ---- history and state ---------------------------------------------------------------------
+
+  /**
+   * history returns the events of whole revisions from `startRevision` on (>= compactRevision),
+   * stopping after the revision that reaches `eventsMax` events; `nextRevision` is where to go on.
+   * prevKv is the version before each write, when history still holds it.
+   */
+  history(startRevision: number, eventsMax: number): HistoryBatch {
+    assert(startRevision >= this.compacted, 'history below the compact revision');
+    const events: WatchEvent[] = [];
+    let nextRevision = this.current + 1;
+    for (const [main, changes] of this.byRevision.entries(startRevision)) {
+      if (events.length >= eventsMax) {
+        nextRevision = main;
+        break;
+      }
+      for (const { history, write } of changes) {
+        const index = history.indexOf(write.main, write.sub);
+        assert(index >= 0, 'history lists retained writes');
+        const prevKv = history.previousVersion(index);
+        const kv = write.kv ?? tombstoneKv(history.key, write.main);
+        const type = write.kv === null ? EventType.Delete : EventType.Put;
+        events.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
+      }
+    }
+    return { events, nextRevision: Math.max(nextRevision, startRevision) };
+  }
+
+  /** exportState returns the replicated state in canonical order (shares immutable records). */
+  exportState(): StoreState {
+    const keys: { key: Uint8Array; writes: readonly KeyWrite[] }[] = [];
+    this.keys.forEachPair((_id, history) => { keys.push({ key: history.key, writes: history.writes.slice() }); });
+    return {
+      currentRevision: this.current,
+      compactRevision: this.compacted,
+      keys,
+      leases: this.leases.all().map((l) => ({ id: l.id, grantedTtl: l.grantedTtl, remainingTtl: l.remainingTtl })),
+      leaseGeneratorState: this.leases.generatorState,
+      alarms: this.alarmList.slice(),
+    };
+  }
+
+  /** importState replaces the whole state (snapshot restore); asserts the state is well formed. */
+  importState(state: StoreState): void {
+    this.keys = new OrderedMap();
+    this.byRevision = new OrderedMap();
+    this.leases.clear();
+    this.size = 0;
+    this.current = state.currentRevision;
+    this.compacted = state.compactRevision;
+    assert(this.compacted <= this.current, 'compact revision <= current revision');
+    for (const l of state.leases) {
+      this.leases.add(l.id, l.grantedTtl, l.remainingTtl);
+      this.size += KV_LEASE_OVERHEAD_BYTES;
+    }
+    this.leases.generatorState = state.leaseGeneratorState;
+    const changes: { history: KeyHistory; write: KeyWrite }[] = [];
+    let previousId: string | undefined;
+    for (const k of state.keys) {
+      const id = keyString(k.key);
+      assert(previousId === undefined || id > previousId, 'snapshot keys in order');
+      assert(k.writes.length > 0, 'snapshot key with no writes');
+      previousId = id;
+      const history = new KeyHistory(k.key, id);
+      for (const w of k.writes) {
+        assert(w.main <= this.current, 'write above the current revision');
+        history.append(w);
+        this.size += this.writeBytes(history, w);
+        if (w.main >= this.compacted) changes.push({ history, write: w });
+      }
+      const latest = history.latest()!.kv;
+      if (latest !== null && latest.lease !== NO_LEASE) this.leases.attach(latest.lease, id);
+      this.keys.set(id, history);
+    }
+    changes.sort((a, b) => a.write.main - b.write.main || a.write.sub - b.write.sub);
+    for (const change of changes) {
+      const list = this.byRevision.get(change.write.main);
+      if (list === undefined) this.byRevision.set(change.write.main, [change]);
+      else list.push(change);
+    }
+    this.alarmList = state.alarms.slice();
+  }
+}
+

@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { MvccStore } from './mvcc-store.js';
+import { applyKvCommand, type KvCommand } from './kv-command.js';
+import { decodeKvCommand, encodeKvCommand } from './command-codec.js';
+import { decodeStoreState, encodeStoreSnapshot, restoreStoreSnapshot } from './store-snapshot.js';
+import { hashKv, hashStore } from './store-hash.js';
+import { b } from './testing.js';
+import { CodecError } from '../lib/binary.js';
+import { AlarmAction, AlarmType, CompareResult, SortOrder, SortTarget, type Compare, type RequestOp, type TxnRequest } from './types.js';
+
+const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e').map(b);
+const valueArb = fc.uint8Array({ maxLength: 8 });
+const leaseArb = fc.constantFrom(0n, 1n, 2n, -3n, (1n << 62n) + 1n);
+
+const rangeArb = fc.record({
+  key: keyArb,
+  rangeEnd: fc.constantFrom(b('c'), Uint8Array.of(0)),
+  limit: fc.integer({ min: 0, max: 3 }),
+  sortOrder: fc.constantFrom(SortOrder.None, SortOrder.Ascend, SortOrder.Descend),
+  sortTarget: fc.constantFrom(...Object.values(SortTarget)),
+  keysOnly: fc.boolean(),
+}, { requiredKeys: ['key'] });
+const putArb = fc.record({
+  key: keyArb, value: valueArb, lease: leaseArb,
+  prevKv: fc.boolean(), ignoreValue: fc.boolean(),
+}, { requiredKeys: ['key'] });
+const deleteArb = fc.record({
+  key: keyArb, rangeEnd: fc.constantFrom(b('d'), Uint8Array.of(0)),
+  prevKv: fc.boolean(),
+}, { requiredKeys: ['key'] });
+const compareArb: fc.Arbitrary<Compare> = fc.oneof(
+  fc.record({ key: keyArb, result: fc.constantFrom(...Object.values(CompareResult)), target: fc.constant('version' as const), version: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ key: keyArb, result: fc.constantFrom(...Object.values(CompareResult)), target: fc.constant('value' as const), value: valueArb }),
+  fc.record({ key: keyArb, result: fc.constantFrom(...Object.values(CompareResult)), target: fc.constant('lease' as const), lease: leaseArb }),
+  fc.record({ key: keyArb, result: fc.constantFrom(...Object.values(CompareResult)), target: fc.constant('mod' as const), modRevision: fc.integer({ min: 0, max: 20 }) }),
+);
+const { txn: txnArb } = fc.letrec<{ txn: TxnRequest; op: RequestOp }>((tie) => ({
+  txn: fc.record({
+    compare: fc.array(compareArb, { maxLength: 2 }),
+    success: fc.array(tie('op'), { maxLength: 3 }),
+    failure: fc.array(tie('op'), { maxLength: 3 }),
+  }),
+  op: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+    rangeArb.map((request): RequestOp => ({ type: 'range', request })),
+    putArb.map((request): RequestOp => ({ type: 'put', request })),
+    deleteArb.map((request): RequestOp => ({ type: 'deleteRange', request })),
+    tie('txn').map((request): RequestOp => ({ type: 'txn', request }))),
+}));
+
+const commandArb: fc.Arbitrary<KvCommand> = fc.oneof(
+  putArb.map((request): KvCommand => ({ type: 'put', request })),
+  putArb.map((request): KvCommand => ({ type: 'put', request })),
+  deleteArb.map((request): KvCommand => ({ type: 'deleteRange', request })),
+  txnArb.map((request): KvCommand => ({ type: 'txn', request })),
+  rangeArb.map((request): KvCommand => ({ type: 'range', request })),
+  fc.integer({ min: 0, max: 30 }).map((revision): KvCommand => ({ type: 'compact', request: { revision } })),
+  fc.record({ ttl: fc.integer({ min: 0, max: 100 }), id: leaseArb }, { requiredKeys: ['ttl'] })
+    .map((request): KvCommand => ({ type: 'leaseGrant', request })),
+  leaseArb.map((id): KvCommand => ({ type: 'leaseRevoke', request: { id } })),
+  fc.array(fc.record({ id: leaseArb, remainingTtl: fc.integer({ min: 0, max: 50 }) }), { maxLength: 2 })
+    .map((checkpoints): KvCommand => ({ type: 'leaseCheckpoint', request: { checkpoints } })),
+  fc.record({ action: fc.constantFrom(...Object.values(AlarmAction)), memberId: fc.constantFrom(0n, 2n ** 64n - 1n), alarm: fc.constantFrom(...Object.values(AlarmType)) })
+    .map((request): KvCommand => ({ type: 'alarm', request })),
+  fc.integer({ min: 1, max: 3 }).chain((gap) => putArb.map((request): KvCommand => ({ type: 'put', request, revision: gap }))),
+);
+
+/** withAssignedRevision turns a relative gap into an absolute assigned revision for the store. */
+function prepare(store: MvccStore, command: KvCommand): KvCommand {
+  return command.revision === undefined ? command : { ...command, revision: store.currentRevision + command.revision * 2 };
+}
+
+function observe(store: MvccStore): unknown {
+  const reads = [];
+  for (let rev = store.compactRevision; rev <= store.currentRevision; rev++) {
+    reads.push(store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), revision: rev }));
+  }
+  return {
+    reads, current: store.currentRevision, compact: store.compactRevision, size: store.sizeBytes,
+    leases: store.leaseIds().map((id) => store.leaseInfo(id)), alarms: store.alarms(),
+    history: store.history(Math.max(store.compactRevision, 1), 1_000_000),
+  };
+}
+
+test('commands round-trip through the codec', () => {
+  fc.assert(fc.property(commandArb, (command) => {
+    assert.deepEqual(decodeKvCommand(encodeKvCommand(command)), structuredClone(command));
+  }), { numRuns: 500 });
+});
+
+test('decoding rejects malformed commands with CodecError, never anything else', () => {
+  fc.assert(fc.property(commandArb, fc.nat(), fc.integer({ min: 0, max: 255 }), (command, at, byte) => {
+    const bytes = encodeKvCommand(command);
+    const corrupt = bytes.slice();
+    corrupt[at % corrupt.length] = byte;
+    for (const input of [bytes.subarray(0, at % bytes.length), corrupt]) {
+      try {
+        decodeKvCommand(input);
+      } catch (error) {
+        assert.ok(error instanceof CodecError, String(error));
+      }
+    }
+  }), { numRuns: 500 });
+});
+
+test('snapshot + restore gives identical reads, history, leases, hashes, and identical futures', () => {
+  fc.assert(fc.property(fc.array(commandArb, { maxLength: 30 }), fc.array(commandArb, { maxLength: 10 }), (before, after) => {
+    const store = new MvccStore({ limits: { quotaBytes: 2000 } });
+    for (const command of before) applyKvCommand(store, prepare(store, command));
+    const snapshot = encodeStoreSnapshot(store);
+    const restored = restoreStoreSnapshot(snapshot, { limits: { quotaBytes: 2000 } });
+    assert.deepEqual(observe(restored), observe(store));
+    assert.deepEqual(encodeStoreSnapshot(restored), snapshot);
+    assert.equal(hashStore(restored), hashStore(store));
+    assert.deepEqual(hashKv(restored, 0), hashKv(store, 0));
+    for (const command of after) {
+      const c = prepare(store, command);
+      assert.deepEqual(applyKvCommand(restored, c), applyKvCommand(store, c));
+    }
+    assert.equal(hashStore(restored), hashStore(store));
+  }), { numRuns: 200 });
+});
+
+test('a corrupted snapshot is refused', () => {
+  const store = new MvccStore();
+  store.put({ key: b('k'), value: b('v') });
+  const snapshot = encodeStoreSnapshot(store);
+  snapshot[10] = snapshot[10]! ^ 1;
+  assert.throws(() => decodeStoreState(snapshot), CodecError);
+});
+
+test('hashKv: equal on equal histories, different after a write, errors as etcd', () => {
+  const one = new MvccStore();
+  const two = new MvccStore();
+  for (const s of [one, two]) { s.put({ key: b('a'), value: b('1') }); s.put({ key: b('b'), value: b('2') }); }
+  assert.deepEqual(hashKv(one, 2), hashKv(two, 2));
+  two.put({ key: b('a'), value: b('3') });
+  const hashAt = (s: MvccStore, rev: number): number | undefined => { const h = hashKv(s, rev); return h.ok ? h.response.hash : undefined; };
+  assert.equal(hashAt(one, 3), hashAt(two, 3), 'revision 3 is the same history on both');
+  assert.notEqual(hashAt(one, 0), hashAt(two, 0));
+  two.compact({ revision: 3 });
+  const compacted = hashKv(two, 3);
+  assert.ok(!compacted.ok && compacted.error.message === 'etcdserver: mvcc: required revision has been compacted');
+  const future = hashKv(two, 9);
+  assert.ok(!future.ok && future.error.message === 'etcdserver: mvcc: required revision is a future revision');
+});
