@@ -1,0 +1,432 @@
+import http2 from 'node:http2';
+import zlib from 'node:zlib';
+import type { Logger } from '../../lib/logger.js';
+import { MessageDeframer, frameMessage, type MessageSink } from './deframer.js';
+import type { ServingLimits } from './limits.js';
+import type { Metadata, ResponseStream } from './method.js';
+import type { RegisteredMethod } from './method-registry.js';
+import { RequestQueue } from './request-queue.js';
+import { GrpcError, GrpcStatus, encodeGrpcMessage, type GrpcStatusCode } from './status.js';
+
+/** CallHost is what a call needs from its server: limits, logging, error mapping, accounting. */
+export interface CallHost {
+  readonly limits: ServingLimits;
+  readonly logger: Logger;
+  /** mapError turns a non-GrpcError thrown by a handler into a status (e.g. ConcordError → etcd's). */
+  readonly mapError: ((err: unknown) => GrpcError | undefined) | undefined;
+  readonly stats: { grpcCompressedMessages: number };
+  callEnded(call: GrpcCall): void;
+}
+
+/** kCall is the property of a server stream that holds its GrpcCall (shared listeners find it). */
+export const kCall = Symbol('concord.grpc.call');
+type CallStream = http2.ServerHttp2Stream & { [kCall]?: GrpcCall };
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const statusStrings: readonly string[] = Array.from({ length: 17 }, (_, i) => String(i));
+
+/** grpcContentType is the content-type of every gRPC response. */
+export const grpcContentType = 'application/grpc';
+const responseHeaders = Object.freeze({
+  ':status': 200,
+  'content-type': grpcContentType,
+  'grpc-accept-encoding': 'identity,gzip',
+});
+const okTrailers = Object.freeze({ 'grpc-status': '0' });
+const respondWithTrailers = Object.freeze({ waitForTrailers: true });
+const respondEndStream = Object.freeze({ endStream: true });
+
+/** canceledReason / deadlineReason mirror Go's context errors, which etcd reports as-is. */
+export const canceledMessage = 'context canceled';
+export const deadlineMessage = 'context deadline exceeded';
+
+/** Phase of a call; transitions only forward. */
+const Phase = { Receiving: 0, Running: 1, Done: 2 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+const noRequest: unique symbol = Symbol('noRequest');
+
+/**
+ * trailersOnly ends `stream` at once with a status and no messages (the gRPC "Trailers-Only"
+ * response): used for unknown methods and refusals before any handler runs.
+ */
+export function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: string): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond(
+    {
+      ...responseHeaders,
+      'grpc-status': statusStrings[code]!,
+      ...(message === '' ? {} : { 'grpc-message': encodeGrpcMessage(message) }),
+    },
+    respondEndStream,
+  );
+  // The client may still be sending; stop it once the status is out.
+  if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
+/**
+ * GrpcCall is the server side of one gRPC call on one HTTP/2 stream: it deframes and decodes the
+ * request messages, runs the handler, frames responses with backpressure, and sends exactly one
+ * status. Owned by the GrpcServer; lives until the stream closes.
+ *
+ * Order: request headers → (messages → handler) → response headers → messages → trailers. A
+ * status decided before any response message goes out as a trailers-only response. The call is
+ * `Done` once its status is decided (sent, or the stream is gone); after that, handler results
+ * are ignored, sends reject, and late request data is dropped.
+ */
+export class GrpcCall implements ResponseStream<unknown>, MessageSink {
+  readonly transport = 'grpc' as const;
+  readonly path: string;
+  requestBytes = 0;
+
+  private phase: Phase = Phase.Receiving;
+  private readonly deframer: MessageDeframer;
+  private request: unknown = noRequest;
+  private queue: RequestQueue<unknown> | undefined;
+  private controller: AbortController | undefined;
+  private abortReason: GrpcError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private userHeaders: Record<string, string> | undefined;
+  private userTrailers: Record<string, string> | undefined;
+  private pendingTrailers: Readonly<Record<string, string>> = okTrailers;
+  private drain: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** statusCode is the final status once Done (for tests and logs). */
+  statusCode: GrpcStatusCode | undefined;
+
+  constructor(
+    private readonly host: CallHost,
+    private readonly method: RegisteredMethod,
+    private readonly stream: http2.ServerHttp2Stream,
+    readonly metadata: Metadata,
+    private readonly gzip: boolean,
+    readonly deadlineMs: number | undefined,
+    timeoutMs: number | undefined,
+  ) {
+    this.path = method.binding.def.path;
+    this.deframer = new MessageDeframer(host.limits.receiveMessageBytesMax);
+    method.stats.started++;
+    (stream as CallStream)[kCall] = this;
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('close', onStreamClose);
+    stream.on('error', onStreamError);
+    stream.on('wantTrailers', onWantTrailers);
+    if (timeoutMs !== undefined) this.timer = setTimeout(onDeadline, timeoutMs, this);
+    const kind = method.binding.kind;
+    if (kind === 'client-stream' || kind === 'bidi') {
+      this.queue = new RequestQueue(host.limits.requestQueueMessagesMax, (paused) => {
+        if (paused) stream.pause();
+        else if (!stream.destroyed) stream.resume();
+      });
+      this.run(this.queue);
+    }
+  }
+
+  // ---- CallContext ----
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get ended(): boolean {
+    return this.phase === Phase.Done;
+  }
+
+  setHeader(name: string, value: string): void {
+    if (this.stream.headersSent) return;
+    (this.userHeaders ??= {})[name.toLowerCase()] = value;
+  }
+
+  setTrailer(name: string, value: string): void {
+    (this.userTrailers ??= {})[name.toLowerCase()] = value;
+  }
+
+  // ---- ResponseStream ----
+
+  send(message: unknown): Promise<void> {
+    if (this.phase === Phase.Done) return Promise.reject(this.abortReason ?? new GrpcError(GrpcStatus.CANCELLED, 'grpc: the call has ended'));
+    const frame = this.encode(message);
+    if (frame === undefined) return Promise.reject(this.abortReason);
+    this.sendHeaders();
+    this.method.stats.messagesSent++;
+    if (this.stream.write(frame)) return RESOLVED;
+    if (this.drain === undefined) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.drain = { promise, resolve, reject };
+      this.stream.once('drain', onStreamDrain);
+    }
+    return this.drain.promise;
+  }
+
+  end(error?: GrpcError): void {
+    if (error === undefined) this.finish(GrpcStatus.OK, '');
+    else this.finish(error.code, error.message);
+  }
+
+  // ---- transport events ----
+
+  onData(chunk: Buffer): void {
+    if (this.phase === Phase.Done) return;
+    const error = this.deframer.push(chunk, this);
+    if (error !== undefined) this.finishWith(error);
+  }
+
+  onMessage(compressed: boolean, bytes: Uint8Array): void {
+    if (this.phase === Phase.Done) return;
+    this.method.stats.messagesReceived++;
+    let plain = bytes;
+    if (compressed) {
+      this.host.stats.grpcCompressedMessages++;
+      if (!this.gzip) {
+        this.finishWith(new GrpcError(GrpcStatus.INTERNAL, 'grpc: compressed flag set with identity or empty encoding'));
+        return;
+      }
+      const max = this.host.limits.receiveMessageBytesMax;
+      try {
+        plain = zlib.gunzipSync(bytes, { maxOutputLength: max });
+      } catch (err) {
+        const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+        this.finishWith(
+          tooLarge
+            ? new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, `grpc: received message after decompression larger than max (${max})`)
+            : new GrpcError(GrpcStatus.INTERNAL, `grpc: failed to decompress the received message: ${(err as Error).message}`),
+        );
+        return;
+      }
+    }
+    this.requestBytes = plain.length;
+    let request: unknown;
+    try {
+      request = this.method.binding.def.decodeRequest(plain);
+    } catch (err) {
+      this.finishWith(new GrpcError(GrpcStatus.INTERNAL, `grpc: error unmarshalling request: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    if (this.queue !== undefined) {
+      this.queue.push(request);
+    } else if (this.request === noRequest) {
+      this.request = request;
+    } else {
+      this.finishWith(new GrpcError(GrpcStatus.INTERNAL, `grpc: more than one request message for ${this.method.binding.kind} method`));
+    }
+  }
+
+  onEnd(): void {
+    if (this.phase === Phase.Done) return;
+    if (this.deframer.midMessage) {
+      this.finishWith(new GrpcError(GrpcStatus.INTERNAL, 'grpc: request ended inside a message (unexpected EOF)'));
+      return;
+    }
+    if (this.queue !== undefined) {
+      this.queue.close();
+      return;
+    }
+    if (this.request === noRequest) {
+      this.finishWith(new GrpcError(GrpcStatus.INTERNAL, 'grpc: request stream ended without a message'));
+      return;
+    }
+    const request = this.request;
+    this.request = noRequest;
+    this.run(request);
+  }
+
+  /** onClose: the stream is gone; if the call was still running, the client cancelled it. */
+  onClose(): void {
+    if (this.phase !== Phase.Done) {
+      this.method.stats.handled[GrpcStatus.CANCELLED]!++;
+      this.statusCode = GrpcStatus.CANCELLED;
+      this.settle(new GrpcError(GrpcStatus.CANCELLED, canceledMessage));
+    }
+    const drain = this.drain;
+    if (drain !== undefined) {
+      this.drain = undefined;
+      drain.reject(this.abortReason ?? new GrpcError(GrpcStatus.CANCELLED, canceledMessage));
+    }
+    this.host.callEnded(this);
+  }
+
+  onDeadline(): void {
+    this.timer = undefined;
+    if (this.phase === Phase.Done) return;
+    this.finishWith(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, deadlineMessage));
+  }
+
+  onWantTrailers(): void {
+    this.stream.sendTrailers(this.pendingTrailers);
+  }
+
+  onDrain(): void {
+    const drain = this.drain;
+    this.drain = undefined;
+    drain?.resolve();
+  }
+
+  // ---- internals ----
+
+  private run(request: unknown): void {
+    this.phase = Phase.Running;
+    const binding = this.method.binding;
+    let result: unknown;
+    try {
+      result = binding.handler(request as never, this);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (isThenable(result)) {
+      if (binding.kind === 'unary' || binding.kind === 'client-stream') {
+        result.then((response) => this.respondUnary(response), (err) => this.fail(err));
+      } else {
+        result.then(() => this.end(), (err) => this.fail(err));
+      }
+    } else if (binding.kind === 'unary' || binding.kind === 'client-stream') {
+      this.respondUnary(result);
+    } else {
+      this.end();
+    }
+  }
+
+  /** respondUnary sends the only response, then OK, in as few writes as possible. */
+  private respondUnary(response: unknown): void {
+    if (this.phase === Phase.Done) return;
+    const frame = this.encode(response);
+    if (frame === undefined) return;
+    this.method.stats.messagesSent++;
+    this.sendHeaders();
+    this.markDone(GrpcStatus.OK);
+    this.settle(undefined);
+    this.pendingTrailers = this.userTrailers === undefined ? okTrailers : { ...okTrailers, ...this.userTrailers };
+    this.stream.end(frame);
+    this.afterStatus();
+  }
+
+  private encode(message: unknown): Buffer | undefined {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.method.binding.def.encodeResponse(message);
+    } catch (err) {
+      this.host.logger.error('grpc response encoding failed', { method: this.path, cause: err });
+      this.finishWith(new GrpcError(GrpcStatus.INTERNAL, `grpc: error while marshaling: ${(err as Error).message}`, { cause: err }));
+      return undefined;
+    }
+    const max = this.host.limits.sendMessageBytesMax;
+    if (bytes.length > max) {
+      this.finishWith(new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, `grpc: trying to send message larger than max (${bytes.length} vs. ${max})`));
+      return undefined;
+    }
+    return frameMessage(bytes);
+  }
+
+  private sendHeaders(): void {
+    if (this.stream.headersSent) return;
+    this.stream.respond(this.userHeaders === undefined ? responseHeaders : { ...responseHeaders, ...this.userHeaders }, respondWithTrailers);
+  }
+
+  /** fail ends the call after a handler threw or rejected. */
+  private fail(err: unknown): void {
+    if (this.phase === Phase.Done) {
+      if (err !== this.abortReason && !(err instanceof GrpcError)) {
+        this.host.logger.debug('grpc handler failed after its call ended', { method: this.path, cause: err });
+      }
+      return;
+    }
+    let status = err instanceof GrpcError ? err : this.host.mapError?.(err);
+    if (status === undefined) {
+      this.host.logger.error('grpc handler failed', { method: this.path, cause: err });
+      status = new GrpcError(GrpcStatus.UNKNOWN, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+    this.finishWith(status);
+  }
+
+  private finishWith(error: GrpcError): void {
+    this.finish(error.code, error.message, error);
+  }
+
+  /** finish decides the call's status and sends it (trailers-only if no message went out). */
+  private finish(code: GrpcStatusCode, message: string, reason?: GrpcError): void {
+    if (this.phase === Phase.Done) return;
+    this.markDone(code);
+    // Abort the handler's signal unless the handler itself ended the call normally.
+    this.settle(reason ?? (code === GrpcStatus.OK ? undefined : new GrpcError(code, message)));
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    const trailers: Record<string, string> = { 'grpc-status': statusStrings[code]! };
+    if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message);
+    if (this.userTrailers !== undefined) Object.assign(trailers, this.userTrailers);
+    if (!stream.headersSent) {
+      stream.respond({ ...responseHeaders, ...this.userHeaders, ...trailers }, respondEndStream);
+    } else {
+      this.pendingTrailers = trailers;
+      stream.end();
+    }
+    this.afterStatus();
+  }
+
+  private markDone(code: GrpcStatusCode): void {
+    this.phase = Phase.Done;
+    this.statusCode = code;
+    this.method.stats.handled[code]!++;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** settle fails the request queue and fires the signal, when the call ended abnormally. */
+  private settle(reason: GrpcError | undefined): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (reason === undefined) {
+      this.queue?.fail(new GrpcError(GrpcStatus.CANCELLED, 'grpc: the call has ended'));
+      return;
+    }
+    this.abortReason = reason;
+    this.queue?.fail(reason);
+    this.controller?.abort(reason);
+  }
+
+  /** afterStatus stops a client that is still sending once our status is on its way. */
+  private afterStatus(): void {
+    const stream = this.stream;
+    if (!stream.readableEnded && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+// Shared listeners: one function each for all streams (no per-call closures).
+function onStreamData(this: CallStream, chunk: Buffer): void {
+  this[kCall]?.onData(chunk);
+}
+function onStreamEnd(this: CallStream): void {
+  this[kCall]?.onEnd();
+}
+function onStreamClose(this: CallStream): void {
+  this[kCall]?.onClose();
+}
+function onStreamError(this: CallStream, err: Error): void {
+  // A stream error (RST, session teardown) is followed by 'close', which settles the call.
+  void err;
+}
+function onWantTrailers(this: CallStream): void {
+  this[kCall]?.onWantTrailers();
+}
+function onStreamDrain(this: CallStream): void {
+  this[kCall]?.onDrain();
+}
+function onDeadline(call: GrpcCall): void {
+  call.onDeadline();
+}

@@ -1,0 +1,325 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { nullLogger, type Logger } from '../../lib/logger.js';
+import { GrpcCall, respondTrailersOnly, type CallHost } from './grpc-call.js';
+import { resolveServingLimits, type ServingLimits } from './limits.js';
+import type { MethodRegistry } from './method-registry.js';
+import { GrpcError, GrpcStatus } from './status.js';
+import { parseGrpcTimeout } from './timeout.js';
+
+/** HttpRequest / HttpResponse are node's request/response pair of either HTTP version. */
+export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
+/** HttpRequestHandler serves every non-gRPC request on the client port (gateway, /health, ...). */
+export type HttpRequestHandler = (req: HttpRequest, res: HttpResponse) => void;
+
+/** ClientPortServerOptions configure a ClientPortServer. */
+export interface ClientPortServerOptions {
+  /** registry holds the gRPC methods; looked up per call, so it may be filled after construction. */
+  readonly registry: MethodRegistry;
+  /** http serves non-gRPC requests (HTTP/1.1, and HTTP/2 without a gRPC content-type). Default: 404. */
+  readonly http?: HttpRequestHandler;
+  readonly logger?: Logger;
+  readonly limits?: Partial<ServingLimits>;
+  /** mapError maps a non-GrpcError thrown by a handler to a status; undefined → UNKNOWN (logged). */
+  readonly mapError?: (err: unknown) => GrpcError | undefined;
+}
+
+/** ServerStats are the server's connection-level counters (plain numbers; read by metrics). */
+export interface ServerStats {
+  connectionsAccepted: number;
+  sessionsOpened: number;
+  sessionsClosedIdle: number;
+  sessionsClosedKeepalive: number;
+  pingsReceived: number;
+  grpcCallsActive: number;
+  grpcUnknownMethod: number;
+  grpcCompressedMessages: number;
+  httpRequests: number;
+}
+
+const kSessionState = Symbol('concord.grpc.sessionState');
+interface SessionState {
+  openStreams: number;
+  pingTimer: NodeJS.Timeout | undefined;
+  pingPending: boolean;
+}
+type TrackedSession = http2.ServerHttp2Session & { [kSessionState]?: SessionState };
+type TrackedStream = http2.ServerHttp2Stream & { [kSessionState]?: SessionState };
+
+/**
+ * ClientPortServer serves the client port: gRPC (HTTP/2 cleartext with prior knowledge, as gRPC
+ * clients speak on http:// endpoints) and, on the same port, HTTP/1.1 and non-gRPC HTTP/2
+ * requests through one `http` handler. gRPC streams are handled directly on node:http2's
+ * stream API (no compatibility-layer objects); see docs/serving.md for the protocol subset.
+ */
+export class ClientPortServer implements CallHost {
+  /** server is the listening socket server; connections are sniffed, then handed to h2 or h1. */
+  readonly server: net.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly h1: http.Server;
+  readonly limits: ServingLimits;
+  readonly logger: Logger;
+  readonly mapError: ((err: unknown) => GrpcError | undefined) | undefined;
+  readonly stats: ServerStats = {
+    connectionsAccepted: 0,
+    sessionsOpened: 0,
+    sessionsClosedIdle: 0,
+    sessionsClosedKeepalive: 0,
+    pingsReceived: 0,
+    grpcCallsActive: 0,
+    grpcUnknownMethod: 0,
+    grpcCompressedMessages: 0,
+    httpRequests: 0,
+  };
+  private readonly registry: MethodRegistry;
+  private readonly http: HttpRequestHandler;
+  private readonly sessions = new Set<TrackedSession>();
+  private readonly sockets = new Set<net.Socket>();
+  private closing = false;
+
+  constructor(options: ClientPortServerOptions) {
+    this.registry = options.registry;
+    this.logger = options.logger ?? nullLogger;
+    this.limits = resolveServingLimits(options.limits);
+    this.mapError = options.mapError;
+    this.http = options.http ?? notFound;
+    const limits = this.limits;
+    this.h2 = http2.createServer({
+      maxSessionMemory: limits.sessionMemoryMbMax,
+      maxHeaderListPairs: 256,
+      settings: {
+        maxConcurrentStreams: limits.concurrentStreamsMax,
+        initialWindowSize: limits.streamWindowBytes,
+        maxHeaderListSize: limits.headerListBytesMax,
+      },
+    });
+    this.h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+      this.onStream(stream, headers, rawHeaders),
+    );
+    this.h2.on('session', (session: http2.ServerHttp2Session) => this.onSession(session));
+    this.h2.on('sessionError', (err: Error) => this.logger.debug('http2 session error', { cause: err }));
+    this.h1 = http.createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.serveHttp(req, res));
+    this.server = net.createServer((socket) => this.onConnection(socket));
+    this.server.maxConnections = limits.connectionsMax;
+  }
+
+  /** listen binds the port (0: any) and resolves with the bound address. */
+  listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * close stops accepting connections, sends GOAWAY to every HTTP/2 connection so running calls
+   * may finish, and after `graceMs` destroys whatever is left (running calls see CANCELLED).
+   */
+  close(graceMs = 2000): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    const timer = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
+    // Idle HTTP/1.1 keep-alive sockets would hold close() open for the whole grace period.
+    for (const socket of this.sockets) {
+      if (!isHttp2Socket(socket)) socket.end();
+    }
+    return closed.finally(() => clearTimeout(timer));
+  }
+
+  /** callEnded is called by a GrpcCall once its stream closed. */
+  callEnded(_call: GrpcCall): void {
+    this.stats.grpcCallsActive--;
+  }
+
+  /**
+   * onConnection reads the first bytes of a connection: the HTTP/2 client preface (gRPC clients
+   * speak h2c with prior knowledge) goes to the HTTP/2 server, anything else to HTTP/1.1. The
+   * bytes read are put back; node's HTTP/2 session takes buffered socket data on start.
+   */
+  private onConnection(socket: net.Socket): void {
+    this.stats.connectionsAccepted++;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', (err) => this.logger.debug('client connection error', { cause: err }));
+    socket.setNoDelay(true);
+    let seen: Buffer | undefined;
+    const timer = setTimeout(() => socket.destroy(), prefaceTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
+      const compared = Math.min(seen.length, http2Preface.length);
+      const isH2Prefix = seen.subarray(0, compared).equals(http2Preface.subarray(0, compared));
+      if (isH2Prefix && compared < http2Preface.length) return; // need more bytes to decide
+      socket.off('data', onData);
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(seen);
+      if (isH2Prefix) {
+        (socket as { isHttp2?: boolean }).isHttp2 = true;
+        this.h2.emit('connection', socket);
+      } else {
+        this.h1.emit('connection', socket);
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+  }
+
+  private onSession(session: TrackedSession): void {
+    this.stats.sessionsOpened++;
+    const state: SessionState = { openStreams: 0, pingTimer: undefined, pingPending: false };
+    session[kSessionState] = state;
+    this.sessions.add(session);
+    if (this.closing) session.close();
+    session.on('error', (err) => this.logger.debug('http2 session error', { cause: err }));
+    session.on('ping', () => this.stats.pingsReceived++);
+    session.once('close', () => {
+      this.sessions.delete(session);
+      if (state.pingTimer !== undefined) clearInterval(state.pingTimer);
+    });
+    session.once('connect', () => {
+      try {
+        session.setLocalWindowSize(this.limits.connectionWindowBytes);
+      } catch (err) {
+        this.logger.debug('http2 setLocalWindowSize failed', { cause: err });
+      }
+    });
+    if (this.limits.sessionIdleMs > 0) {
+      session.setTimeout(this.limits.sessionIdleMs, () => {
+        if (state.openStreams === 0 && !session.closed) {
+          this.stats.sessionsClosedIdle++;
+          session.close();
+        }
+      });
+    }
+    const keepaliveMs = this.limits.keepaliveIntervalMs;
+    if (keepaliveMs > 0) {
+      state.pingTimer = setInterval(() => this.keepalivePing(session, state), keepaliveMs);
+      state.pingTimer.unref();
+    }
+  }
+
+  private keepalivePing(session: TrackedSession, state: SessionState): void {
+    if (state.pingPending || session.closed || session.destroyed) return;
+    state.pingPending = true;
+    const timeout = setTimeout(() => {
+      this.stats.sessionsClosedKeepalive++;
+      this.logger.info('closing connection: keepalive ping not acknowledged', { timeoutMs: this.limits.keepaliveTimeoutMs });
+      session.destroy();
+    }, this.limits.keepaliveTimeoutMs);
+    timeout.unref();
+    const sent = session.ping((err) => {
+      clearTimeout(timeout);
+      state.pingPending = false;
+      if (err !== null) this.logger.debug('keepalive ping failed', { cause: err });
+    });
+    if (!sent) {
+      clearTimeout(timeout);
+      state.pingPending = false;
+    }
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+    const state = (stream.session as TrackedSession | undefined)?.[kSessionState];
+    if (state !== undefined) {
+      state.openStreams++;
+      (stream as TrackedStream)[kSessionState] = state;
+      stream.once('close', onTrackedStreamClose);
+    }
+    if (!isGrpcContentType(headers['content-type'])) {
+      this.serveHttp(new http2.Http2ServerRequest(stream, headers, {}, rawHeaders), new http2.Http2ServerResponse(stream));
+      return;
+    }
+    stream.on('error', ignoreStreamError);
+    const path = headers[':path'] ?? '';
+    if (headers[':method'] !== 'POST') {
+      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `grpc: method ${headers[':method'] ?? ''} not allowed, use POST`);
+      return;
+    }
+    const method = this.registry.lookup(path);
+    if (method === undefined) {
+      this.stats.grpcUnknownMethod++;
+      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, unknownMethodMessage(path));
+      return;
+    }
+    const encoding = headers['grpc-encoding'];
+    const gzip = encoding === 'gzip';
+    if (encoding !== undefined && !gzip && encoding !== 'identity') {
+      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${String(encoding)}"`);
+      return;
+    }
+    let timeoutMs: number | undefined;
+    let deadlineMs: number | undefined;
+    const timeoutHeader = headers['grpc-timeout'];
+    if (timeoutHeader !== undefined) {
+      timeoutMs = typeof timeoutHeader === 'string' ? parseGrpcTimeout(timeoutHeader) : undefined;
+      if (timeoutMs === undefined) {
+        respondTrailersOnly(stream, GrpcStatus.INTERNAL, `transport: malformed grpc-timeout: ${String(timeoutHeader)}`);
+        return;
+      }
+      deadlineMs = Date.now() + timeoutMs;
+    }
+    this.stats.grpcCallsActive++;
+    new GrpcCall(this, method, stream, headers, gzip, deadlineMs, timeoutMs);
+  }
+
+  private serveHttp(req: HttpRequest, res: HttpResponse): void {
+    this.stats.httpRequests++;
+    try {
+      this.http(req, res);
+    } catch (err) {
+      this.logger.error('http handler failed', { url: req.url, cause: err });
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.end('Internal Server Error\n');
+      } else {
+        res.destroy();
+      }
+    }
+  }
+}
+
+function onTrackedStreamClose(this: TrackedStream): void {
+  const state = this[kSessionState];
+  if (state !== undefined) state.openStreams--;
+}
+
+function ignoreStreamError(): void {}
+
+function notFound(_req: HttpRequest, res: HttpResponse): void {
+  res.statusCode = 404;
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.end('404 page not found\n');
+}
+
+function isHttp2Socket(socket: net.Socket): boolean {
+  return (socket as { isHttp2?: boolean }).isHttp2 === true;
+}
+
+/** http2Preface is the client connection preface of HTTP/2 (RFC 9113 §3.4). */
+const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** prefaceTimeoutMs: a connection that sends no first bytes within this is closed. */
+const prefaceTimeoutMs = 30_000;
+
+/** isGrpcContentType accepts `application/grpc`, `application/grpc+<codec>` and `application/grpc;...`. */
+export function isGrpcContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) return false;
+  if (contentType.length === 16) return true;
+  const next = contentType.charCodeAt(16);
+  return next === 0x2b /* + */ || next === 0x3b /* ; */;
+}
+
+/** unknownMethodMessage is grpc-go's text for an unregistered path. */
+export function unknownMethodMessage(path: string): string {
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0) return `malformed method name: "${path}"`;
+  return `unknown method ${path.slice(slash + 1)} for service ${path.slice(1, slash)}`;
+}
