@@ -110,7 +110,7 @@ export function injectFaults(world: World): void {
 
 /**
  * healForLiveness ends the fault phase: the network becomes reliable (no loss, duplication, long
- * delays, cuts, flaky links or clogs) and every crashed node restarts except a random minority
+ * delays, cuts, flaky links or clogs) and every crashed or removed node restarts except a random minority
  * of voters, which stay down — only when no membership change is in flight, so the healed
  * majority is a majority of every configuration the group may be in.
  */
@@ -129,12 +129,15 @@ export function healForLiveness(world: World): void {
   const cs = mostApplied?.confState;
   let keepDown: NodeId[] = [];
   if (cs && cs.votersOutgoing.length === 0 && !membershipChangeInFlight(world)) {
-    const down = world.nodes.filter((n) => !n.up && !n.removed && cs.voters.includes(n.id)).map((n) => n.id);
+    const down = world.nodes.filter((n) => !n.up && cs.voters.includes(n.id)).map((n) => n.id);
     const tolerable = Math.floor((cs.voters.length - 1) / 2);
     keepDown = randomSubset(world.faultPrng, down, 0, Math.min(tolerable, down.length));
   }
   for (const n of world.nodes) {
-    if (n.up || n.removed) continue;
+    if (n.up) continue;
+    // A removed node the others may still count (they have not applied its removal) comes back
+    // too; it stops again once it has applied its removal.
+    n.removed = false;
     if (keepDown.includes(n.id)) {
       n.restartAtTick = undefined;
     } else {

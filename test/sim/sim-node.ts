@@ -23,6 +23,17 @@ export interface HostServices {
   isProposer(value: string, node: NodeId, incarnation: number): boolean;
 }
 
+/** InFlightReady is a Ready whose writes are issued and whose fsync has not completed yet. */
+interface InFlightReady {
+  readonly rd: Ready;
+  /** sent: a leader already sent the messages (before its write was durable). */
+  readonly sent: boolean;
+  readonly needsSync: boolean;
+  /** async: the fsync takes time (the node keeps stepping and ticking meanwhile). */
+  readonly async: boolean;
+  readonly doneAtStep: number;
+}
+
 /** isMember tells whether `id` is in any part of a configuration. */
 export function isMember(cs: ConfState, id: NodeId): boolean {
   return cs.voters.includes(id) || cs.votersOutgoing.includes(id) || cs.learners.includes(id) || cs.learnersNext.includes(id);
@@ -58,6 +69,8 @@ export class SimNode {
    * etcd's stop-with-delay, so a removed leader can still tell followers the removal committed).
    */
   removalApplied = false;
+  /** addAccepted: a leader accepted a proposal adding this node, so its id is never offered again. */
+  addAccepted = false;
   /** everMember: the node has been in an applied configuration (founding or added). */
   everMember: boolean;
   /** restartAtTick is when a crashed node comes back (undefined: up, or kept down). */
@@ -67,6 +80,8 @@ export class SimNode {
   private skipThrough: LogIndex = 0;
   readiesHandled = 0;
   private snapshotWanted = false;
+  /** inFlight is the Ready handed out and not yet advanced (waiting for its fsync). */
+  private inFlight: InFlightReady | undefined;
 
   constructor(
     readonly id: NodeId,
@@ -115,6 +130,7 @@ export class SimNode {
     this.role = Role.Follower;
     this.leader = 0 as NodeId;
     this.pendingReads = [];
+    this.inFlight = undefined;
     const config: RaftConfig = {
       id: this.id,
       storage: durable,
@@ -155,6 +171,7 @@ export class SimNode {
   crash(why: string): void {
     if (!this.raw) return;
     this.raw = undefined;
+    this.inFlight = undefined;
     this.removalApplied = false;
     this.disk.crash();
     this.pendingReads = [];
@@ -165,22 +182,37 @@ export class SimNode {
   /** shutdown stops a removed node for good. */
   shutdown(): void {
     this.raw = undefined;
+    this.inFlight = undefined;
+    this.removalApplied = false;
     this.removed = true;
     this.pendingReads = [];
     this.host.checker.forgetReadsOf(this.id);
     this.host.trace.add(`n${this.id} removed from the group: shut down`);
   }
 
-  /** handleReadies runs the host loop for up to `readiesMax` Readies. */
-  handleReadies(readiesMax: number): void {
+  /**
+   * handleReadies runs the host loop for up to `readiesMax` Readies. With `fsyncSteps` > 0 the
+   * disk is slow: a Ready that needs an fsync completes `fsyncSteps` steps later, and meanwhile
+   * the node keeps receiving messages and ticks (an asynchronous host, as etcd allows between
+   * `Ready()` and `Advance()`).
+   */
+  handleReadies(readiesMax: number, fsyncSteps: number): void {
     for (let i = 0; i < readiesMax; i++) {
       const raw = this.raw;
-      if (!raw || !raw.hasReady()) return;
-      this.handleReady(raw, raw.ready());
+      if (!raw) return;
+      if (this.inFlight) {
+        if (this.host.step() < this.inFlight.doneAtStep) return;
+        this.finishReady(raw, this.inFlight);
+        continue;
+      }
+      if (!raw.hasReady()) return;
+      const started = this.beginReady(raw, raw.ready(), fsyncSteps);
+      if (started && started.doneAtStep <= this.host.step()) this.finishReady(raw, started);
     }
   }
 
-  private handleReady(raw: RawNode, rd: Ready): void {
+  /** beginReady does the first half of a Ready: soft/hard state, a leader's sends, the writes. */
+  private beginReady(raw: RawNode, rd: Ready, fsyncSteps: number): InFlightReady | undefined {
     const { checker, trace } = this.host;
     this.readiesHandled++;
     trace.add(`n${this.id} ${describeReady(rd)}`);
@@ -199,33 +231,48 @@ export class SimNode {
       this.vote = hs.vote;
     }
     const isLeader = this.role === Role.Leader;
+    const needsSync = rd.mustSync || rd.snapshot !== undefined;
+    const slow = needsSync && fsyncSteps > 0;
     let hardStateWritten = false;
+    let sent = false;
     if (isLeader) {
       // A leader may send while its entries are being written, but never before its term and
       // vote are durable (etcd: "no messages until the latest HardState has been persisted").
-      if (hs && termOrVoteChanged) {
+      if (hs && termOrVoteChanged && !slow) {
         this.disk.writeHardState(hs);
         hardStateWritten = true;
         if (this.host.crashMidReady()) {
           this.crash('mid-Ready, before the hard state fsync');
-          return;
+          return undefined;
         }
         this.sync();
       }
-      this.sendAll(rd.messages);
+      if (!(termOrVoteChanged && slow)) {
+        this.sendAll(rd.messages);
+        sent = true;
+      }
     }
-
     if (rd.snapshot) this.disk.writeSnapshot(rd.snapshot);
     this.disk.writeEntries(rd.entries);
     if (rd.entries.length > 0) checker.onAppended(this.id, rd.entries, this.disk.live);
     if (hs && !hardStateWritten) this.disk.writeHardState(hs);
-    if ((rd.mustSync || rd.snapshot) && this.host.crashMidReady()) {
-      this.crash(isLeader ? 'mid-Ready, after sending, before fsync' : 'mid-Ready, before fsync');
+    if (isLeader && !wasLeader) checker.onBecameLeader(this.id, this.term, this.disk.live);
+    const inFlight: InFlightReady = { rd, sent, needsSync, async: slow, doneAtStep: this.host.step() + (slow ? fsyncSteps : 0) };
+    this.inFlight = inFlight;
+    return inFlight;
+  }
+
+  /** finishReady does the second half: fsync, a follower's sends, apply, advance, reads. */
+  private finishReady(raw: RawNode, f: InFlightReady): void {
+    const { checker, trace } = this.host;
+    const rd = f.rd;
+    this.inFlight = undefined;
+    if (f.needsSync && this.host.crashMidReady()) {
+      this.crash(f.sent ? 'mid-Ready, after sending, before fsync' : 'mid-Ready, before fsync');
       return;
     }
-    if (rd.mustSync || rd.snapshot) this.sync();
-    if (isLeader && !wasLeader) checker.onBecameLeader(this.id, this.term, this.disk.live);
-    if (!isLeader) this.sendAll(rd.messages);
+    if (f.needsSync) this.sync();
+    if (!f.sent) this.sendAll(rd.messages);
 
     if (rd.snapshot) {
       const values = decodeValues(rd.snapshot.data);
@@ -254,6 +301,7 @@ export class SimNode {
     }
     for (const rs of rd.readStates) this.pendingReads.push(rs);
     raw.advance();
+    if (f.async) trace.add(`n${this.id} Ready done (fsync completed)`);
     if (this.snapshotWanted) {
       // The core sent a snapshot taken before the recipient joined, which it will refuse; take a
       // fresh one (as a host that snapshots on demand for sending would) so the retry carries it.
@@ -327,7 +375,7 @@ export class SimNode {
 
   /** maybeSnapshot creates a snapshot at the applied index once enough was applied since the last one. */
   maybeSnapshot(everyEntries: number, keepEntries: number): void {
-    if (!this.raw) return;
+    if (!this.raw || this.inFlight) return;
     const snapIndex = this.disk.live.snapshot().metadata.index;
     const applied = this.sm.appliedIndex;
     if (applied - snapIndex < everyEntries || applied === 0) return;

@@ -8,9 +8,9 @@ import { runSimulation } from './simulator.js';
 import { encodeValue } from './state-machine.js';
 
 /** FIXED_SEEDS_* pick the seeds `npm test` runs: enough for every fault to fire many times, under a minute on 2 cores. */
-const FIXED_SEEDS_3_NODES = 600;
-const FIXED_SEEDS_5_NODES = 150;
-const FIXED_SEEDS_7_NODES = 75;
+const FIXED_SEEDS_3_NODES = 1200;
+const FIXED_SEEDS_5_NODES = 300;
+const FIXED_SEEDS_7_NODES = 150;
 
 test('simulator: fixed seeds (3, 5 and 7 nodes) break no invariant and make progress once healed', async () => {
   const jobs: SeedJob[] = [];
@@ -18,8 +18,8 @@ test('simulator: fixed seeds (3, 5 and 7 nodes) break no invariant and make prog
     for (let i = 0; i < count; i++) jobs.push({ seed: base + i, nodes, scenario: Scenario.Random, safetyTicks: SIM_DEFAULTS.safetyTicks });
   };
   add(FIXED_SEEDS_3_NODES, 3, 1);
-  add(FIXED_SEEDS_5_NODES, 5, 1001);
-  add(FIXED_SEEDS_7_NODES, 7, 2001);
+  add(FIXED_SEEDS_5_NODES, 5, 100_001);
+  add(FIXED_SEEDS_7_NODES, 7, 200_001);
   const reports: string[] = [];
   const summary = await runSeeds(jobs, { workers: 2, onFailure: (r) => reports.push(r) });
   console.log(summary.text);

@@ -210,6 +210,12 @@ export class Simulation implements World {
     };
   }
 
+  /** fsyncSteps draws how long the next fsync takes (0: the host handles a Ready in one go). */
+  private fsyncSteps(): number {
+    const max = this.params.faults.fsyncStepsMax;
+    return max === 0 ? 0 : randomInt(this.nodePrng, max + 1);
+  }
+
   /** hasUndisputedLeader: a running node leads, and no running node is in a higher term. */
   private hasUndisputedLeader(): boolean {
     const leader = currentLeader(this);
@@ -327,7 +333,7 @@ export class Simulation implements World {
     }
     const order = this.nodes.length;
     const start = randomInt(this.netPrng, order);
-    for (let i = 0; i < order; i++) this.nodes[(start + i) % order]!.handleReadies(SIM_DEFAULTS.readiesPerStepMax);
+    for (let i = 0; i < order; i++) this.nodes[(start + i) % order]!.handleReadies(SIM_DEFAULTS.readiesPerStepMax, this.fsyncSteps());
     this.step++;
   }
 
@@ -421,7 +427,7 @@ export class Simulation implements World {
       `  nodes: ${this.describeNodes()}`,
       `  configs (as applied): ${this.describeConfigs()}`,
       `  replay: ${replay} --trace-file sim-${o.seed}.trace`,
-      `  trace tail (last ${o.traceTailLines} lines):`,
+      `  trace tail (last ${o.traceTailLines} events):`,
       this.trace.tailText(o.traceTailLines).split('\n').map((l) => `    ${l}`).join('\n'),
     ].join('\n');
     return new SimRunError(o.seed, this.step, this.tick, checker, detail, report, this.trace.fullText(), { cause: error });

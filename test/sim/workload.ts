@@ -143,7 +143,8 @@ export class WorkloadDriver {
       const voters = cs.voters;
       const options: (() => ConfChange | undefined)[] = [];
       options.push(() => {
-        const idle = w.nodes.find((n) => n.up && !n.removed && !n.everMember);
+        // Ids are never reused: only a node whose add was refused outright is offered again.
+        const idle = w.nodes.find((n) => n.up && !n.removed && !n.everMember && !n.addAccepted);
         const target = idle ?? (w.stats.nodesAdded < SIM_DEFAULTS.nodesAddedMax ? w.addNode() : undefined);
         return target ? { transition: ConfChangeTransition.Auto, changes: [single(ConfChangeType.AddLearner, target.id)], context: new Uint8Array(0) } : undefined;
       });
@@ -170,6 +171,12 @@ export class WorkloadDriver {
     w.stats.confChangesProposed++;
     const refused = localCall(() => raw.proposeConfChange(change));
     if (refused) w.stats.confChangesRefused++;
+    else {
+      for (const c of change.changes) {
+        const target = w.nodes[c.nodeId - 1];
+        if (target && c.type !== ConfChangeType.RemoveNode) target.addAccepted = true;
+      }
+    }
     w.trace.add(`operator n${leader.id} propose-conf-change ${describeConfChange(change)}${refused ? ` refused ${refused}` : ''}`);
   }
 }
