@@ -53,6 +53,8 @@ export const SIM_DEFAULTS = {
   readiesPerStepMax: 8,
   /** settleTicksMax bounds the wait for live members to catch up after liveness. */
   settleTicksMax: 400,
+  /** livenessElectionsMax: the liveness bound is at least this many election timeouts. */
+  livenessElectionsMax: 50,
   /** removedShutdownElections: a node that applied its own removal stops this many election timeouts later. */
   removedShutdownElections: 2,
   /** settleTicksPerEntryBehind extends the settle bound per entry the furthest member is behind. */

@@ -162,7 +162,10 @@ export class Simulation implements World {
     let probe: string | undefined;
     let probeTick = 0;
     let progressed = false;
-    while (this.tick - livenessStart < o.livenessTicksMax) {
+    // Without PreVote, when only one live node is electable every node's timeout must first fire
+    // on it; allow a fixed number of election rounds as well as the fixed tick bound.
+    const livenessTicksMax = Math.max(o.livenessTicksMax, SIM_DEFAULTS.livenessElectionsMax * this.params.raft.electionTicks);
+    while (this.tick - livenessStart < livenessTicksMax) {
       const leader = currentLeader(this);
       if (leader && (probe === undefined || this.tick - probeTick > 4 * this.params.raft.electionTicks)) {
         probe = this.workload.propose(leader);
@@ -176,7 +179,7 @@ export class Simulation implements World {
     }
     if (!progressed) {
       const leader = currentLeader(this);
-      throw new SimFailure('liveness', `no new write acknowledged within ${o.livenessTicksMax} ticks after healing ` +
+      throw new SimFailure('liveness', `no new write acknowledged within ${livenessTicksMax} ticks after healing ` +
         `(leader: ${leader ? `${leader.id} term ${leader.term}` : 'none'}; ${this.describeNodes()})`);
     }
     const livenessTicks = this.tick - livenessStart;
