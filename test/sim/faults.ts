@@ -1,7 +1,7 @@
 import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
 import type { NodeId } from '../../src/raft/index.js';
 import { LinkMode, type LinkMode as LinkModeT } from './params.js';
-import { schedule, type World } from './world.js';
+import { reach, schedule, type World } from './world.js';
 
 /** shuffle returns a copy of `xs` in a random order drawn from `prng`. */
 export function shuffle<T>(prng: Prng, xs: readonly T[]): T[] {
@@ -89,6 +89,7 @@ export function injectFaults(world: World): void {
     }
     for (const [a, b] of links) world.network.cut(a, b);
     world.stats.partitions++;
+    if (oneWay) reach(world.stats, 'one-way-partition');
     const heal = world.tick + 1 + randomInt(prng, f.partitionTicksMax);
     const what = `${oneWay ? 'one-way partition' : 'partition'} [${side.join(' ')}]${oneWay ? '->' : '|'}[${rest.join(' ')}]`;
     world.trace.add(`fault ${what} until tick ${heal}`);
@@ -100,6 +101,7 @@ export function injectFaults(world: World): void {
   if (randomChance(prng, f.clogPerTick)) {
     const victims = randomSubset(prng, ids, 1, Math.max(1, ids.length - 1));
     world.stats.clogs++;
+    reach(world.stats, 'clog');
     world.trace.add(`fault clog [${victims.join(' ')}]`);
     for (const id of victims) {
       world.network.clog(id);

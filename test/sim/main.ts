@@ -98,6 +98,7 @@ async function main(): Promise<number> {
     workers: parseIntArg('jobs', values.jobs) ?? (count > 8 ? 2 : 1),
     onFailure: (report) => console.error(report),
   });
+  console.log(summary.reachedText);
   console.log(summary.text);
   return summary.failures > 0 ? 1 : 0;
 }

@@ -49,6 +49,7 @@ export class SimNetwork {
   private readonly fifoLastStep = new Map<string, number>();
   messagesSent = 0;
   messagesDropped = 0;
+  messagesDuplicated = 0;
 
   constructor(private readonly prng: Prng, public faults: NetworkFaults, private readonly inFlightMax: number) {}
 
@@ -68,7 +69,10 @@ export class SimNetwork {
       return 'loss';
     }
     this.enqueue(sender, message, nowStep);
-    if (randomChance(this.prng, this.faults.duplicateRate)) this.enqueue(sender, message, nowStep);
+    if (randomChance(this.prng, this.faults.duplicateRate)) {
+      this.messagesDuplicated++;
+      this.enqueue(sender, message, nowStep);
+    }
     return undefined;
   }
 

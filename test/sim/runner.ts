@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { LinkMode, Scenario, type LinkMode as LinkModeT } from './params.js';
 import { runSimulation, SimRunError } from './simulator.js';
+import { RARE_PATHS, type RarePath } from './world.js';
 
 /** SeedJob is one run to do: a seed and the options that are not drawn from it. */
 export interface SeedJob {
@@ -22,6 +23,7 @@ export interface SeedOutcome {
   readonly leaderlessTicksFaulty: number;
   readonly commits: number;
   readonly traceDigest: string;
+  readonly reached: Partial<Record<RarePath, number>>;
   readonly report: string | undefined;
 }
 
@@ -36,12 +38,13 @@ export function runJob(job: SeedJob): SeedOutcome {
     });
     return {
       job, ok: true, ms: performance.now() - started, leaderChanges: r.leaderChanges,
-      leaderChangesFaulty: r.leaderChangesFaulty, leaderlessTicksFaulty: r.leaderlessTicksFaulty, commits: r.commits, traceDigest: r.traceDigest, report: undefined,
+      leaderChangesFaulty: r.leaderChangesFaulty, leaderlessTicksFaulty: r.leaderlessTicksFaulty, commits: r.commits, traceDigest: r.traceDigest,
+      reached: r.stats.reached, report: undefined,
     };
   } catch (error) {
     const report = error instanceof SimRunError ? error.report
       : `SIM FAILURE seed=${job.seed}: harness error ${error instanceof Error ? error.stack : String(error)}`;
-    return { job, ok: false, ms: performance.now() - started, leaderChanges: 0, leaderChangesFaulty: 0, leaderlessTicksFaulty: 0, commits: 0, traceDigest: '', report };
+    return { job, ok: false, ms: performance.now() - started, leaderChanges: 0, leaderChangesFaulty: 0, leaderlessTicksFaulty: 0, commits: 0, traceDigest: '', reached: {}, report };
   }
 }
 
@@ -63,6 +66,9 @@ export interface RunSummary {
   readonly overBudget: boolean;
   readonly leaderChanges: number;
   readonly commits: number;
+  /** reached totals each rare path over the runs; `reachedText` lists them (unreached first). */
+  readonly reached: Record<RarePath, number>;
+  readonly reachedText: string;
   readonly text: string;
 }
 
@@ -102,9 +108,13 @@ export async function runSeeds(jobs: readonly SeedJob[], options: RunSeedsOption
     `seeds run ${outcomes.length}, failures ${failed.length}${failed.length > 0 ? ` [${failed.map((o) => o.job.seed).join(' ')}]` : ''}, ` +
     `time ${seconds.toFixed(1)} s (${(outcomes.length / Math.max(seconds, 1e-9)).toFixed(1)} seeds/s), ` +
     `leader changes ${leaderChanges}, commits ${commits}`;
+  const reached = Object.fromEntries(RARE_PATHS.map((p) => [p, 0])) as Record<RarePath, number>;
+  for (const o of outcomes) for (const p of RARE_PATHS) reached[p] += o.reached[p] ?? 0;
+  const reachedText = 'paths reached: ' + [...RARE_PATHS].sort((a, b) => Number(reached[a] > 0) - Number(reached[b] > 0))
+    .map((p) => `${p}=${reached[p]}`).join(' ');
   return {
     outcomes, seedsRun: outcomes.length, failures: failed.length, failedSeeds: failed.map((o) => o.job.seed),
-    elapsedMs, overBudget, leaderChanges, commits, text,
+    elapsedMs, overBudget, leaderChanges, commits, reached, reachedText, text,
   };
 }
 

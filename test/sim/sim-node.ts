@@ -9,6 +9,7 @@ import { SimDisk, type AppliedCheckpoint } from './disk.js';
 import type { RaftKnobs } from './params.js';
 import { decodeValue, decodeValues, encodeValues, ListStateMachine } from './state-machine.js';
 import type { Trace } from './trace.js';
+import type { RarePath } from './world.js';
 
 /** HostServices are what a simulated host needs from the simulation around it. */
 export interface HostServices {
@@ -19,6 +20,8 @@ export interface HostServices {
   send(sender: NodeId, message: Message): void;
   /** crashMidReady decides whether this Ready's handling is cut short by a crash before its sync. */
   crashMidReady(): boolean;
+  /** reach counts a rare path taken (see RARE_PATHS). */
+  reach(path: RarePath): void;
   /** isProposer tells whether `value` was proposed by a client of this node incarnation. */
   isProposer(value: string, node: NodeId, incarnation: number): boolean;
 }
@@ -113,12 +116,14 @@ export class SimNode {
     if (this.checkpointApplied && cp !== undefined && cp.index >= snap.metadata.index && cp.index > 0) {
       sm.restore(cp.index, cp.values.slice(0, cp.valuesLength));
       applied = cp.index;
+      this.host.reach('restart-from-checkpoint');
       this.confState = cp.confState;
     } else {
       // Restore from the snapshot; either tell the core (applied = snapshot index) or start it at
       // 0 and skip what it hands out again up to the snapshot (both are valid hosts).
       sm.restore(snap.metadata.index, decodeValues(snap.data));
       this.confState = snap.metadata.confState;
+      if (this.incarnation > 1) this.host.reach('restart-from-snapshot');
       if ((this.seedPrng() & 1) === 0) applied = snap.metadata.index;
       else this.skipThrough = snap.metadata.index;
     }
@@ -221,6 +226,7 @@ export class SimNode {
     if (rd.softState) {
       this.role = rd.softState.role;
       this.leader = rd.softState.leader;
+      if (wasLeader && this.role !== Role.Leader) this.host.reach('leader-stepped-down');
     }
     const hs = rd.hardState;
     const termOrVoteChanged = hs !== undefined && (hs.term !== this.term || hs.vote !== this.vote);
@@ -242,6 +248,7 @@ export class SimNode {
         this.disk.writeHardState(hs);
         hardStateWritten = true;
         if (this.host.crashMidReady()) {
+          this.host.reach('crash-mid-ready');
           this.crash('mid-Ready, before the hard state fsync');
           return undefined;
         }
@@ -253,6 +260,7 @@ export class SimNode {
       }
     }
     if (rd.snapshot) this.disk.writeSnapshot(rd.snapshot);
+    if (rd.entries.length > 0 && rd.entries[0]!.index <= this.disk.live.lastIndex()) this.host.reach('log-truncated');
     this.disk.writeEntries(rd.entries);
     if (rd.entries.length > 0) checker.onAppended(this.id, rd.entries, this.disk.live);
     if (hs && !hardStateWritten) this.disk.writeHardState(hs);
@@ -268,13 +276,16 @@ export class SimNode {
     const rd = f.rd;
     this.inFlight = undefined;
     if (f.needsSync && this.host.crashMidReady()) {
+      this.host.reach('crash-mid-ready');
       this.crash(f.sent ? 'mid-Ready, after sending, before fsync' : 'mid-Ready, before fsync');
       return;
     }
     if (f.needsSync) this.sync();
     if (!f.sent) this.sendAll(rd.messages);
 
+    if (f.async) this.host.reach('slow-fsync-ready');
     if (rd.snapshot) {
+      this.host.reach('snapshot-installed');
       const values = decodeValues(rd.snapshot.data);
       checker.onSnapshotRestored(this.id, rd.snapshot.metadata.index, values);
       this.sm.restore(rd.snapshot.metadata.index, values);
@@ -286,7 +297,15 @@ export class SimNode {
       const before = this.sm.appliedIndex;
       if (e.type === EntryType.ConfChange) {
         checker.onApplied(this.id, e, before, undefined);
-        this.confState = raw.applyConfChange(decodeConfChange(e.data));
+        const cc = decodeConfChange(e.data);
+        const wasJoint = this.confState.votersOutgoing.length > 0;
+        this.confState = raw.applyConfChange(cc);
+        if (!wasJoint && this.confState.votersOutgoing.length > 0) this.host.reach('joint-config-entered');
+        if (wasJoint && this.confState.votersOutgoing.length === 0) this.host.reach('joint-config-left');
+        for (const c of cc.changes) {
+          if (c.type === 'add-voter') this.host.reach('voter-added');
+          if (c.type === 'remove-node') this.host.reach('node-removed');
+        }
         this.sm.applyEmpty(e.index);
         if (isMember(this.confState, this.id)) this.everMember = true;
       } else if (e.data.byteLength === 0) {
@@ -367,6 +386,7 @@ export class SimNode {
         continue;
       }
       if (this.host.checker.onReadServed(rs.context, this.id, rs.index, this.sm.appliedIndex)) {
+        this.host.reach('read-served');
         this.host.trace.add(`n${this.id} read ${rs.context} served at index ${rs.index}: ${this.sm.values.length} values, last ${JSON.stringify(this.sm.lastValue())}`);
       }
     }

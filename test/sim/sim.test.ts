@@ -6,6 +6,7 @@ import { LinkMode, SIM_DEFAULTS, Scenario } from './params.js';
 import { runSeeds, type SeedJob } from './runner.js';
 import { runSimulation } from './simulator.js';
 import { encodeValue } from './state-machine.js';
+import { RARE_PATHS } from './world.js';
 
 /** FIXED_SEEDS_* pick the seeds `npm test` runs: enough for every fault to fire many times, under a minute on 2 cores. */
 const FIXED_SEEDS_3_NODES = 1200;
@@ -26,6 +27,9 @@ test('simulator: fixed seeds (3, 5 and 7 nodes) break no invariant and make prog
   assert.equal(summary.seedsRun, jobs.length);
   assert.equal(summary.failures, 0, reports.join('\n\n'));
   assert.ok(summary.commits > jobs.length * 10, 'the workload commits entries');
+  console.log(summary.reachedText);
+  const unreached = RARE_PATHS.filter((p) => summary.reached[p] === 0);
+  assert.deepEqual(unreached, [], 'every rare path is reached by the fixed seeds');
 });
 
 test('simulator: one seed replays to the identical trace', () => {

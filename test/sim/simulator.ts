@@ -11,7 +11,7 @@ import {
 import { isMember, SimNode, type HostServices } from './sim-node.js';
 import { Trace } from './trace.js';
 import { WorkloadDriver } from './workload.js';
-import { currentLeader, schedule, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
+import { currentLeader, reach, schedule, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
 
 /** SimResult is what one successful run reports. */
 export interface SimResult {
@@ -83,7 +83,7 @@ export class Simulation implements World {
   readonly scheduled: ScheduledEvent[] = [];
   readonly stats: RunStats = {
     crashes: 0, restarts: 0, proposals: 0, proposalsRefused: 0, reads: 0, confChangesProposed: 0,
-    confChangesRefused: 0, nodesAdded: 0, partitions: 0, clogs: 0, snapshotsSent: 0,
+    confChangesRefused: 0, nodesAdded: 0, partitions: 0, clogs: 0, snapshotsSent: 0, reached: {},
   };
   phase: Phase = 'safety';
   tick = 0;
@@ -120,6 +120,7 @@ export class Simulation implements World {
       step: () => sim.step,
       send: (sender, m) => sim.send(sender, m),
       crashMidReady: () => sim.phase === 'safety' && randomChance(sim.faultPrng, sim.params.faults.crashMidReadyRate),
+      reach: (path) => reach(sim.stats, path),
       isProposer: (value, node, incarnation) => {
         const p = sim.proposals.get(value);
         return p !== undefined && p.node === node && p.incarnation === incarnation;
@@ -187,6 +188,7 @@ export class Simulation implements World {
     this.phase = 'settle';
     this.settle();
     this.finalChecks();
+    if (this.network.messagesDuplicated > 0) this.stats.reached['message-duplicated'] = this.network.messagesDuplicated;
     return {
       seed: o.seed,
       nodes: o.nodes,
@@ -331,6 +333,9 @@ export class Simulation implements World {
         continue;
       }
       this.trace.add(`deliver ${describeMessage(m)}`);
+      if (m.type === 'MsgTimeoutNow') reach(this.stats, 'timeout-now-delivered');
+      else if (m.type === 'MsgProp') reach(this.stats, 'proposal-forwarded');
+      else if (m.type === 'MsgReadIndex') reach(this.stats, 'read-forwarded');
       to.deliver(m);
       if (m.type === 'MsgSnap') this.transportReports.push({ leader: m.from, to: m.to, report: 'snapshot-finished' });
     }
@@ -377,7 +382,9 @@ export class Simulation implements World {
         n.removalApplied = false;
         const id = n.id;
         schedule(this, this.tick + SIM_DEFAULTS.removedShutdownElections * this.params.raft.electionTicks, `shut down removed node ${id}`, () => {
-          if (n.up) n.shutdown();
+          if (!n.up) return;
+          n.shutdown();
+          reach(this.stats, 'removed-node-shut-down');
         });
       }
       if (!n.up && !n.removed && n.restartAtTick !== undefined && n.restartAtTick <= this.tick) {

@@ -23,6 +23,18 @@ export interface Proposal {
   readonly tick: number;
 }
 
+/**
+ * RARE_PATHS names the paths a run can reach that the fixed seeds must prove they reach
+ * (FoundationDB's "rare paths marked so tests can prove they were reached").
+ */
+export const RARE_PATHS = [
+  'snapshot-installed', 'joint-config-entered', 'joint-config-left', 'voter-added', 'node-removed',
+  'crash-mid-ready', 'slow-fsync-ready', 'read-served', 'restart-from-checkpoint', 'restart-from-snapshot',
+  'timeout-now-delivered', 'leader-stepped-down', 'proposal-forwarded', 'read-forwarded', 'log-truncated',
+  'one-way-partition', 'clog', 'message-duplicated', 'removed-node-shut-down',
+] as const;
+export type RarePath = (typeof RARE_PATHS)[number];
+
 /** RunStats are the counters a run reports. */
 export interface RunStats {
   crashes: number;
@@ -36,6 +48,13 @@ export interface RunStats {
   partitions: number;
   clogs: number;
   snapshotsSent: number;
+  /** reached counts each rare path taken. */
+  reached: Partial<Record<RarePath, number>>;
+}
+
+/** reach counts one pass through a rare path. */
+export function reach(stats: RunStats, path: RarePath): void {
+  stats.reached[path] = (stats.reached[path] ?? 0) + 1;
 }
 
 /**
