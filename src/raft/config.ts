@@ -50,6 +50,12 @@ export interface RaftConfig {
   readonly checkQuorum?: boolean;
   readonly readOnlyOption?: ReadOnlyOption;
   /**
+   * leaseReads lets the host serve individual reads from the leader's lease (`leaseReadIndex`)
+   * while ReadIndex stays `safe` for the rest; implied by readOnlyOption lease-based. Either one
+   * turns on the startup lease guard (a restarted member grants no vote for an election timeout).
+   */
+  readonly leaseReads?: boolean;
+  /**
    * leaseClockDriftTicks is the safety margin of leader leases: a lease that started at tick t
    * (the send tick of a heartbeat a quorum acknowledged) is used until t + electionTicks - this.
    */
@@ -75,6 +81,7 @@ export const RAFT_DEFAULTS = {
   checkQuorum: true,
   readOnlyOption: ReadOnlyOption.Safe,
   leaseClockDriftTicks: 2,
+  leaseReads: false,
   disableProposalForwarding: false,
 } as const;
 
@@ -100,5 +107,6 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     'leaseClockDriftTicks must be in [0, electionTicks)');
   assert(c.readOnlyOption !== ReadOnlyOption.LeaseBased || c.checkQuorum,
     'lease-based reads require checkQuorum');
+  assert(!c.leaseReads || c.checkQuorum, 'lease reads require checkQuorum');
   return c;
 }

@@ -94,7 +94,8 @@ export class Raft {
     this.trk = new ProgressTracker(trackerConfig, progress, this.config.inflightMsgsMax, this.config.inflightBytesMax);
     this.readOnly = new ReadOnly(this.config.readOnlyOption);
     // A node that never had a term never acknowledged a lease.
-    this.startupLeaseGuard = this.config.readOnlyOption === ReadOnlyOption.LeaseBased && hardState.term > 0;
+    this.startupLeaseGuard = (this.config.readOnlyOption === ReadOnlyOption.LeaseBased || this.config.leaseReads) &&
+      hardState.term > 0;
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState);
     if (this.config.applied > 0) this.raftLog.appliedTo(this.config.applied);
     this.stepRole = this.stepFollower;
@@ -871,6 +872,17 @@ export class Raft {
       id === this.id ? this.ticks : this.trk.progress.get(id)?.leaseAckTick ?? -1);
     return Number.isFinite(start) && start >= 0 &&
       this.ticks < start + this.config.electionTicks - this.config.leaseClockDriftTicks;
+  }
+
+  /**
+   * leaseReadIndex returns the index a read may be served at right now from the leader's lease
+   * (no round trip), or undefined when lease reads are off, the lease is not valid, or this
+   * leader has not yet committed an entry of its term (its commit index may be stale, §8).
+   */
+  leaseReadIndex(): LogIndex | undefined {
+    if (!this.config.leaseReads && this.readOnly.option !== ReadOnlyOption.LeaseBased) return undefined;
+    if (!this.leaseValid() || !this.committedEntryInCurrentTerm()) return undefined;
+    return this.raftLog.committed;
   }
 
   private serveReadIndex(request: ReadIndexRequest): void {

@@ -117,6 +117,7 @@ export class GroupHost<R> {
   private stallTransferRequested = false;
   private stopped = false;
   private failure: Error | undefined = undefined;
+  private readonly leaderListeners: ((leader: NodeId, isSelf: boolean) => void)[] = [];
 
   constructor(
     readonly groupId: number,
@@ -179,9 +180,19 @@ export class GroupHost<R> {
    * readBarrier resolves when this member's state machine reflects every write acknowledged
    * before the call (ReadIndex, thesis §6.4); all reads of one event-loop turn share one round.
    */
-  readBarrier(): Promise<void> {
+  readBarrier(mode: 'read-index' | 'lease' = 'read-index'): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
+    if (mode === 'lease') {
+      // A valid leader lease answers without a round trip (thesis §6.4.1); else ReadIndex.
+      const index = this.node.raft.leaseReadIndex();
+      if (index !== undefined) {
+        if (index <= this.appliedIndex) return Promise.resolve();
+        return new Promise<void>((resolve, reject) => {
+          this.enqueueAwaitingApply(index, [{ resolve, reject, deadlineMs: this.now() + this.limits.requestTimeoutMs }]);
+        });
+      }
+    }
     if (this.readWaiters.length + this.readRounds.size >= this.limits.pendingReadsMax) {
       return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, 'too many pending reads'));
     }
@@ -244,6 +255,11 @@ export class GroupHost<R> {
       }
     }
     return best;
+  }
+
+  /** onLeaderChange hears every change of the known leader (NONE: none), after it is applied. */
+  onLeaderChange(listener: (leader: NodeId, isSelf: boolean) => void): void {
+    this.leaderListeners.push(listener);
   }
 
   /** stop fails every waiting request with Stopped; the group does nothing afterwards. */
@@ -400,10 +416,14 @@ export class GroupHost<R> {
       for (const w of round.waiters) w.resolve();
       return;
     }
+    this.enqueueAwaitingApply(index, round.waiters);
+  }
+
+  private enqueueAwaitingApply(index: LogIndex, waiters: ReadWaiter[]): void {
     // Keep ascending order: read indexes only grow, but be safe.
     let at = this.readsAwaitingApply.length;
     while (at > 0 && this.readsAwaitingApply[at - 1]!.index > index) at--;
-    this.readsAwaitingApply.splice(at, 0, { index, waiters: round.waiters });
+    this.readsAwaitingApply.splice(at, 0, { index, waiters });
   }
 
   private releaseReads(): void {
@@ -421,6 +441,7 @@ export class GroupHost<R> {
     this.logger.info('leader changed', { group: this.groupId, from: this.leader, to: leader, term: this.node.raft.term });
     this.leader = leader;
     this.stallTransferRequested = false;
+    for (const l of this.leaderListeners) l(leader, leader === this.node.id);
     // A read round sent to (or run by) the previous leader may never be answered; reads are
     // always safe to retry, so fail them now rather than at the timeout.
     if (this.readRounds.size > 0) {

@@ -1,19 +1,20 @@
 import http from 'node:http';
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { encodeDelete, encodePut, type RegisterResult, type RegisterStore } from '../kv/register-store.js';
+import { KvError, encodeKvCommand, type KvApplyResult, type MvccStore } from '../kv/index.js';
 import type { GroupHost } from './group-host.js';
 
 /**
  * The internal client API: a small HTTP/JSON interface on the client port that tests and
  * operators use until the etcd v3 API (gRPC + JSON gateway) is served there.
  *
- *   PUT    /concord/v0/kv/<key>   body = value bytes          → {"index": n}
- *   DELETE /concord/v0/kv/<key>                                → {"index": n, "deleted": bool}
+ *   PUT    /concord/v0/kv/<key>   body = value bytes          → {"revision": n}
+ *   DELETE /concord/v0/kv/<key>                                → {"revision": n, "deleted": n}
  *   GET    /concord/v0/kv/<key>?consistency=linearizable|serializable
- *                                  → {"value": base64, "index": n} or 404 {"error": "key not found"}
+ *                                  → {"value": base64, "revision": n} or 404 {"error": "key not found"}
  *   GET    /concord/v0/status     → member, leader, term, indexes, counters
- *   GET    /health                → {"health": "true"} when a leader is known (etcd's format)
+ *
+ * It writes through the same replicated KV commands as the etcd API (the same store).
  *
  * Errors are JSON {"error": message, "code": stable code}: 503 for retryable conditions (no
  * leader, leader changed, dropped, stopping), 504 when the outcome is unknown, 400/404/413 for
@@ -27,8 +28,8 @@ export const INTERNAL_API_LIMITS = {
 
 export interface InternalApiContext {
   readonly name: string;
-  readonly group: GroupHost<RegisterResult>;
-  readonly store: RegisterStore;
+  readonly group: GroupHost<KvApplyResult>;
+  readonly store: () => MvccStore;
   readonly logger: Logger;
   readonly status: () => Record<string, unknown>;
 }
@@ -38,11 +39,6 @@ const KV_PREFIX = '/concord/v0/kv/';
 /** handleInternalApi serves one request; returns false if the path is not part of this API. */
 export function handleInternalApi(ctx: InternalApiContext, req: http.IncomingMessage, res: http.ServerResponse): boolean {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/health') {
-    const ok = ctx.group.leaderId() !== 0;
-    reply(res, ok ? 200 : 503, { health: ok ? 'true' : 'false', ...(ok ? {} : { reason: 'no leader' }) });
-    return true;
-  }
   if (url.pathname === '/concord/v0/status' && req.method === 'GET') {
     reply(res, 200, ctx.status());
     return true;
@@ -59,18 +55,23 @@ export function handleInternalApi(ctx: InternalApiContext, req: http.IncomingMes
     reply(res, 400, { error: 'key is empty or too long', code: 'CONCORD_BAD_REQUEST' });
     return true;
   }
+  const keyBytes = new TextEncoder().encode(key);
   switch (req.method) {
     case 'PUT':
       readBody(req, res, (body) => {
-        ctx.group.propose(encodePut(key, body)).then(
-          (result) => reply(res, 200, { index: result.index }),
+        ctx.group.propose(encodeKvCommand({ type: 'put', request: { key: keyBytes, value: body } })).then(
+          (result) => (result.ok ? reply(res, 200, { revision: result.result.response.header.revision }) : replyError(ctx, res, result.error)),
           (error: unknown) => replyError(ctx, res, error),
         );
       });
       return true;
     case 'DELETE':
-      ctx.group.propose(encodeDelete(key)).then(
-        (result) => reply(res, 200, { index: result.index, deleted: result.existed }),
+      ctx.group.propose(encodeKvCommand({ type: 'deleteRange', request: { key: keyBytes } })).then(
+        (result) => {
+          if (!result.ok) return replyError(ctx, res, result.error);
+          const response = result.result;
+          reply(res, 200, { revision: response.response.header.revision, deleted: response.type === 'deleteRange' ? response.response.deleted : 0 });
+        },
         (error: unknown) => replyError(ctx, res, error),
       );
       return true;
@@ -81,9 +82,10 @@ export function handleInternalApi(ctx: InternalApiContext, req: http.IncomingMes
         return true;
       }
       const serve = (): void => {
-        const v = ctx.store.get(key);
-        if (!v) reply(res, 404, { error: 'key not found', applied: ctx.group.applied() });
-        else reply(res, 200, { value: Buffer.from(v.value).toString('base64'), index: v.index, applied: ctx.group.applied() });
+        const r = ctx.store().range({ key: keyBytes });
+        const kv = r.ok ? r.response.kvs[0] : undefined;
+        if (!kv) reply(res, 404, { error: 'key not found', applied: ctx.group.applied() });
+        else reply(res, 200, { value: Buffer.from(kv.value).toString('base64'), revision: kv.modRevision, applied: ctx.group.applied() });
       };
       if (consistency === 'serializable') serve();
       else ctx.group.readBarrier().then(serve, (error: unknown) => replyError(ctx, res, error));
@@ -119,6 +121,10 @@ function replyError(ctx: InternalApiContext, res: http.ServerResponse, error: un
   if (error instanceof ConcordError) {
     const status = error.code === ErrorCode.Timeout ? 504 : 503;
     reply(res, status, { error: error.message, code: error.code, leader: ctx.group.leaderId() });
+    return;
+  }
+  if (error instanceof KvError) {
+    reply(res, 400, { error: error.message, code: error.code });
     return;
   }
   ctx.logger.error('internal API request failed', { error: String(error) });

@@ -1,16 +1,21 @@
-import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { Xoshiro128 } from '../lib/prng.js';
-import { RegisterStore, type RegisterResult } from '../kv/register-store.js';
+import { Registry } from 'prom-client';
+import { createEtcdApi, toGrpcError, type MemberInfo } from '../api/etcd/index.js';
+import { ClientPortServer } from '../api/grpc/grpc-server.js';
+import type { KvApplyResult } from '../kv/index.js';
 import { bootstrapLog, type ConfState, type NodeId } from '../raft/index.js';
 import { DiskStorage } from '../storage/disk-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { GroupHost } from './group-host.js';
 import { handleInternalApi } from './internal-client-api.js';
+import { KvStateMachine } from './kv-state-machine.js';
+import { Lessor } from './lessor.js';
+import { MemberBackend } from './member-backend.js';
 import { ConfigError, formatUrl, urlPort } from './config.js';
 import type { MemberConfig } from './member-config.js';
 import { computeClusterId, formatMemberId, initialClusterMemberIds } from './member-id.js';
@@ -94,24 +99,19 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     if (memberId !== id) transport.addPeer(memberId, config.initialCluster.get(name)![0]!);
   }
 
-  const store = new RegisterStore();
+  // etcd: the minimum lease TTL is 1.5 election timeouts, rounded up to whole seconds.
+  const minLeaseTtlSeconds = Math.max(1, Math.ceil((1.5 * config.electionTimeoutMs) / 1000));
+  const kv = new KvStateMachine({ limits: { leaseTtlSecondsMin: minLeaseTtlSeconds } });
   const snapshot = storage.snapshot();
-  if (snapshot.metadata.index > 0) store.restore(snapshot.data);
+  if (snapshot.metadata.index > 0) kv.restore(snapshot.data, snapshot.metadata.index);
   let snapshotsApplied = 0;
-  const stateMachine = {
-    apply: (index: number, command: Uint8Array): RegisterResult => store.apply(index, command),
-    snapshot: (): Uint8Array => store.snapshot(),
-    restore: (data: Uint8Array): void => {
-      store.restore(data);
-      snapshotsApplied++;
-    },
-  };
+  kv.onRestore(() => snapshotsApplied++);
   const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
   const seed = randomBytes(4).readUInt32LE(0);
-  const group = new GroupHost<RegisterResult>(
+  const group = new GroupHost<KvApplyResult>(
     DATA_GROUP_ID,
-    { id, storage, prng: new Xoshiro128(seed), logger, electionTicks, heartbeatTicks: 1 },
-    storage, stateMachine, transport, logger, now,
+    { id, storage, prng: new Xoshiro128(seed), logger, electionTicks, heartbeatTicks: 1, leaseReads: true },
+    storage, kv, transport, logger, now,
     {
       snapshotEntries: config.snapshotCount,
       snapshotCatchUpEntries: Math.min(5_000, Math.max(10, Math.floor(config.snapshotCount / 10))),
@@ -120,6 +120,13 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     },
     onFatal,
   );
+  const lessor = new Lessor(() => kv.store, Date.now, (command) => group.propose(command), logger, {
+    promoteGraceMs: config.electionTimeoutMs,
+  });
+  kv.onApplied(lessor.onApplied);
+  kv.onRestore(lessor.onRestore);
+  group.onLeaderChange((_leader, isSelf) => lessor.setPrimary(isSelf));
+  const lessorTimer = setInterval(() => lessor.tick(), config.heartbeatIntervalMs);
   nodeHost.addGroup(group as GroupHost<unknown>);
   await transport.start();
   nodeHost.start();
@@ -140,25 +147,37 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
       firstIndex: storage.firstIndex(),
       snapshotIndex: storage.snapshot().metadata.index,
       snapshotsApplied,
-      keys: store.size,
+      revision: kv.store.currentRevision,
+      keys: kv.store.keyCount,
       config: s.config,
       stats: group.stats,
       maxLoopLagMs: Math.round(nodeHost.maxLoopLagMs),
     };
   };
-  const servers: http.Server[] = [];
+  const memberInfos = (): MemberInfo[] => [...ids].map(([name, memberId]) => ({
+    id: BigInt(memberId),
+    name,
+    peerUrls: config.initialCluster.get(name)!.map(formatUrl),
+    // Other members' client URLs are not known yet (they are not replicated).
+    clientUrls: memberId === id ? config.advertiseClientUrls.map(formatUrl) : [],
+    isLearner: false,
+  }));
+  const backend = new MemberBackend(group, kv, lessor, memberInfos, BigInt(`0x${clusterId}`), id, minLeaseTtlSeconds,
+    () => 0);
+  const metrics = new Registry();
+  const api = createEtcdApi(backend, { logger, metrics });
+  const internal = { name: config.name, group, store: () => kv.store, logger, status };
+  const servers: ClientPortServer[] = [];
   for (const url of config.listenClientUrls) {
-    const server = http.createServer((req, res) => {
-      if (!handleInternalApi({ name: config.name, group, store, logger, status }, req, res)) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'not found' }));
-      }
+    const server = new ClientPortServer({
+      registry: api.registry,
+      http: (req, res) => {
+        if (!handleInternalApi(internal, req as never, res as never)) api.router.handle(req, res);
+      },
+      logger,
+      mapError: toGrpcError,
     });
-    server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(urlPort(url), url.hostname, () => resolve());
-    });
+    await server.listen(urlPort(url), url.hostname);
     servers.push(server);
   }
   logger.info('member is serving', {
@@ -173,10 +192,8 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     clusterId,
     stop: () => {
       stopping ??= (async () => {
-        for (const server of servers) {
-          server.closeAllConnections();
-          await new Promise((resolve) => server.close(resolve));
-        }
+        clearInterval(lessorTimer);
+        for (const server of servers) await server.close(0);
         nodeHost.stop();
         await transport.stop();
         await storage.close();
