@@ -1,7 +1,6 @@
-import { AssertionError } from '../../src/lib/assert.js';
 import { randomChance, randomInt, Xoshiro128, type Prng } from '../../src/lib/prng.js';
 import { describeMessage, nodeId, type ConfState, type Message, type NodeId } from '../../src/raft/index.js';
-import { SafetyChecker, SimFailure, termOrUndefined, type CheckerName } from './checkers.js';
+import { SafetyChecker, SimFailure, termOrUndefined } from './checkers.js';
 import { healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode } from './faults.js';
 import { SimNetwork } from './network.js';
 import {
@@ -9,56 +8,12 @@ import {
   type LinkMode as LinkModeT, type SimOptions, type SimParams,
 } from './params.js';
 import { isMember, SimNode, type HostServices } from './sim-node.js';
+import { describeNodes, failureReport, SimRunError, type SimResult } from './report.js';
 import { Trace } from './trace.js';
 import { WorkloadDriver } from './workload.js';
 import { currentLeader, reach, schedule, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
 
-/** SimResult is what one successful run reports. */
-export interface SimResult {
-  readonly seed: number;
-  readonly nodes: number;
-  readonly scenario: Scenario;
-  readonly linkMode: LinkModeT | undefined;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
-  readonly steps: number;
-  readonly ticks: number;
-  /** leaderChanges counts terms with a leader over the whole run; `leaderChangesFaulty` only during the fault phase. */
-  readonly leaderChanges: number;
-  readonly leaderChangesFaulty: number;
-  /** leaderlessTicksFaulty counts fault-phase ticks in which no running node led the highest term. */
-  readonly leaderlessTicksFaulty: number;
-  /** commits is the highest index applied by any node. */
-  readonly commits: number;
-  readonly acknowledged: number;
-  readonly readsServed: number;
-  readonly livenessTicks: number;
-  readonly stats: RunStats;
-  readonly messagesSent: number;
-  readonly messagesDropped: number;
-  readonly traceDigest: string;
-  readonly traceLines: number;
-  readonly params: string;
-  /** fullTrace is every trace line, when the options asked to keep them. */
-  readonly fullTrace: string | undefined;
-}
-
-/** SimRunError is a failed run: seed, step, checker, message and the trace tail to replay it. */
-export class SimRunError extends Error {
-  override name = 'SimRunError';
-  constructor(
-    readonly seed: number,
-    readonly step: number,
-    readonly tick: number,
-    readonly checker: CheckerName,
-    readonly detail: string,
-    readonly report: string,
-    readonly fullTrace: string | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(report, options);
-  }
-}
+export { SimRunError, type SimResult } from './report.js';
 
 /**
  * Simulation runs one seed: N nodes running the real RawNode in one process, a simulated
@@ -407,40 +362,12 @@ export class Simulation implements World {
   }
 
   private describeNodes(): string {
-    return this.nodes.map((n) => `n${n.id}:${n.removed ? 'removed' : n.up ? `${n.role}/t${n.term}/c${n.commit}/a${n.sm.appliedIndex}` : 'down'}`).join(' ');
-  }
-
-  /** describeConfigs lists each live node's applied configuration (for failure reports). */
-  private describeConfigs(): string {
-    const ids = (xs: readonly NodeId[]): string => xs.join(',');
-    return this.nodes.filter((n) => !n.removed).map((n) => {
-      const cs = n.confState;
-      return `n${n.id}:v[${ids(cs.voters)}]${cs.votersOutgoing.length > 0 ? `o[${ids(cs.votersOutgoing)}]` : ''}l[${ids(cs.learners)}]${cs.learnersNext.length > 0 ? `n[${ids(cs.learnersNext)}]` : ''}`;
-    }).join(' ');
+    return describeNodes(this.nodes);
   }
 
   private failure(error: unknown): SimRunError {
     if (error instanceof SimRunError) return error;
-    const checker: CheckerName = error instanceof SimFailure ? error.checker : 'core-assertion';
-    const detail = error instanceof SimFailure ? error.message
-      : error instanceof AssertionError ? `core assertion failed: ${error.message}`
-        : `unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
-    const o = this.options;
-    const replay = `npm run sim -- --seed ${o.seed} --nodes ${o.nodes}${o.scenario !== Scenario.Random ? ` --scenario ${o.scenario}` : ''}` +
-      `${o.preVoteCheckQuorum !== undefined ? ` --pre-vote-check-quorum ${o.preVoteCheckQuorum ? 'on' : 'off'}` : ''}` +
-      `${o.linkMode !== undefined ? ` --link-mode ${o.linkMode}` : ''}` +
-      `${o.safetyTicks !== SIM_DEFAULTS.safetyTicks ? ` --ticks ${o.safetyTicks}` : ''}`;
-    const report = [
-      `SIM FAILURE seed=${o.seed} step=${this.step} tick=${this.tick} phase=${this.phase} checker=${checker}`,
-      `  ${detail}`,
-      `  params: ${describeParams(this.params)}`,
-      `  nodes: ${this.describeNodes()}`,
-      `  configs (as applied): ${this.describeConfigs()}`,
-      `  replay: ${replay} --trace-file sim-${o.seed}.trace`,
-      `  trace tail (last ${o.traceTailLines} events):`,
-      this.trace.tailText(o.traceTailLines).split('\n').map((l) => `    ${l}`).join('\n'),
-    ].join('\n');
-    return new SimRunError(o.seed, this.step, this.tick, checker, detail, report, this.trace.fullText(), { cause: error });
+    return failureReport(this, error);
   }
 }
 
