@@ -4,6 +4,7 @@
  * (what `npm start` runs), `version`, `help`. Exit codes: 0 ok, 1 failure, 2 bad command line.
  */
 import { runDev } from './dev.js';
+import { runSnapshot } from './snapshot.js';
 import { EXIT_CODES, runStart } from './start.js';
 import { DEV_USAGE, MAIN_USAGE, concordVersion, startUsage } from './usage.js';
 
@@ -14,6 +15,8 @@ async function main(args: readonly string[]): Promise<number> {
       return runStart(rest, process.env);
     case 'dev':
       return runDev(rest, process.env);
+    case 'snapshot':
+      return runSnapshot(rest, process.env);
     case 'version':
     case '--version':
       process.stdout.write(`concord ${concordVersion()}\n`);

@@ -10,6 +10,7 @@ import type { EtcdBackend } from './backend.js';
 import { toGrpcError } from './errors.js';
 import { registerKv } from './kv-service.js';
 import { registerLease } from './lease-service.js';
+import { registerLockAndElection } from './lock-election-service.js';
 import { ETCD_VERSION, registerMaintenance } from './maintenance-service.js';
 import { jsonCodecOf } from './method-defs.js';
 import { registerWatch } from './watch-service.js';
@@ -32,6 +33,7 @@ export function createEtcdApi(backend: EtcdBackend, options: { logger: Logger; m
   registerWatch(registry, backend);
   registerLease(registry, backend);
   registerMaintenance(registry, backend);
+  registerLockAndElection(registry, backend);
 
   const router = new HttpRouter((error) => options.logger.warn('http request failed', { error: String(error) }));
   const limits = resolveServingLimits();

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { encodeStoreSnapshot, hashKv, hashStore } from '../../kv/index.js';
+import { encodeSnapshotFile } from '../../storage/snapshot-file.js';
 import type { etcdserverpb } from '../codec/index.js';
 import type { MethodRegistry } from '../grpc/method-registry.js';
 import type { EtcdBackend } from './backend.js';
@@ -55,13 +55,9 @@ export function registerMaintenance(registry: MethodRegistry, backend: EtcdBacke
   });
 
   registry.serverStream(defOf('/etcdserverpb.Maintenance/Snapshot'), async (_req, call) => {
-    // A consistent point-in-time copy of the store, followed (as etcd does) by its SHA-256 so a
-    // restore can check the file is whole.
-    const data = encodeStoreSnapshot(backend.store);
-    const digest = createHash('sha256').update(data).digest();
-    const whole = new Uint8Array(data.byteLength + digest.byteLength);
-    whole.set(data, 0);
-    whole.set(digest, data.byteLength);
+    // A consistent point-in-time copy of the store in a file etcdctl accepts (sector-aligned,
+    // SHA-256 at the end) and `concord snapshot restore` reads.
+    const whole = encodeSnapshotFile(encodeStoreSnapshot(backend.store));
     for (let at = 0; at < whole.byteLength; at += SNAPSHOT_CHUNK_BYTES) {
       const blob = whole.subarray(at, Math.min(whole.byteLength, at + SNAPSHOT_CHUNK_BYTES));
       await call.send({ header: header(), remainingBytes: BigInt(whole.byteLength - at - blob.byteLength), blob });
