@@ -1,6 +1,7 @@
 import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
 import type { NodeId } from '../../src/raft/index.js';
 import { LinkMode, type LinkMode as LinkModeT } from './params.js';
+import { isMember } from './sim-node.js';
 import { reach, schedule, type World } from './world.js';
 
 /** shuffle returns a copy of `xs` in a random order drawn from `prng`. */
@@ -112,49 +113,78 @@ export function injectFaults(world: World): void {
 
 /**
  * healForLiveness ends the fault phase: the network becomes reliable (no loss, duplication, long
- * delays, cuts, flaky links or clogs) and every crashed or removed node restarts except a random minority
- * of voters, which stay down — only when no membership change is in flight, so the healed
- * majority is a majority of every configuration the group may be in.
+ * delays, cuts, flaky links or clogs); nodes no member counts any more are decommissioned; when
+ * no membership change is in flight (no conf change in any log beyond the most advanced node's
+ * applied index) and nobody was decommissioned, a random minority of voters stays down; every
+ * other crashed or removed node restarts. So the healed nodes are a majority of every
+ * configuration the group may be in.
  */
 export function healForLiveness(world: World): void {
   const net = world.network;
   net.healLinks();
   for (const id of net.cloggedNodes()) net.unclog(id);
   net.faults = { ...net.faults, dropRate: 0, duplicateRate: 0, longDelayRate: 0 };
-  // Fault undo events are moot now; keep the delayed shutdowns of removed nodes.
-  const keep = world.scheduled.filter((e) => e.what.startsWith('shut down'));
+  // Fault undo events and pending self-shutdowns are moot now: from here on the operator stops
+  // removed nodes (decommissionRemoved) once no member counts them.
   world.scheduled.length = 0;
-  world.scheduled.push(...keep);
 
   const mostApplied = world.nodes.filter((n) => !n.removed && n.everMember)
     .reduce<typeof world.nodes[number] | undefined>((best, n) => (best === undefined || n.sm.appliedIndex > best.sm.appliedIndex ? n : best), undefined);
   const cs = mostApplied?.confState;
-  let keepDown: NodeId[] = [];
-  if (cs && cs.votersOutgoing.length === 0 && !membershipChangeInFlight(world)) {
+  const settled = mostApplied !== undefined && cs !== undefined && cs.votersOutgoing.length === 0 &&
+    !membershipChangeInFlight(world, mostApplied.sm.appliedIndex);
+  const decommissioned = decommissionRemoved(world);
+  const keepDown: NodeId[] = [];
+  // Keep voters down only when every member applied the same configuration: while members
+  // disagree (a lagging one may still count old voters, and a removed one may hold the longest
+  // log and refuse votes), any voter may be the one the group needs.
+  const members = world.nodes.filter((n) => !n.removed && n.everMember);
+  const agreed = settled && members.every((n) => sameVoters(n.confState.voters, cs.voters) && n.confState.votersOutgoing.length === 0);
+  if (agreed && decommissioned.length === 0) {
     const down = world.nodes.filter((n) => !n.up && cs.voters.includes(n.id)).map((n) => n.id);
     const tolerable = Math.floor((cs.voters.length - 1) / 2);
-    keepDown = randomSubset(world.faultPrng, down, 0, Math.min(tolerable, down.length));
+    keepDown.push(...randomSubset(world.faultPrng, down, 0, Math.min(tolerable, down.length)));
   }
   for (const n of world.nodes) {
-    if (n.up) continue;
+    if (n.up || decommissioned.includes(n.id)) continue;
     // A removed node the others may still count (they have not applied its removal) comes back
-    // too; it stops again once it has applied its removal.
+    // too; the operator stops it once no member counts it.
     n.removed = false;
-    if (keepDown.includes(n.id)) {
-      n.restartAtTick = undefined;
-    } else {
-      n.restartAtTick = world.tick;
-    }
+    n.restartAtTick = keepDown.includes(n.id) ? undefined : world.tick;
   }
-  world.trace.add(`heal: network reliable, restarting all but [${keepDown.join(' ')}]`);
+  world.trace.add(`heal: network reliable, decommissioned [${decommissioned.join(' ')}], restarting all but [${keepDown.join(' ')}]`);
 }
 
-/** membershipChangeInFlight: some node's log holds a conf-change entry beyond what it applied. */
-function membershipChangeInFlight(world: World): boolean {
+/**
+ * decommissionRemoved is the operator stopping, for good, every node that all the other members
+ * have removed from their applied configurations: nobody counts it any more, and a removed node
+ * that never learned of its removal would otherwise campaign forever (PreVote and CheckQuorum
+ * off). Runs from the liveness phase on; returns the nodes it stopped.
+ */
+export function decommissionRemoved(world: World): NodeId[] {
+  const stopped: NodeId[] = [];
+  const members = world.nodes.filter((n) => !n.removed && n.everMember);
+  for (const n of members) {
+    if (members.some((other) => other !== n && isMember(other.confState, n.id))) continue;
+    if (n.up) n.shutdown();
+    n.removed = true;
+    n.restartAtTick = undefined;
+    stopped.push(n.id);
+  }
+  if (stopped.length > 0) world.trace.add(`operator decommissions [${stopped.join(' ')}] (no member counts them)`);
+  return stopped;
+}
+
+function sameVoters(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
+}
+
+/** membershipChangeInFlight: some node's log holds a conf-change entry beyond `appliedIndex`. */
+function membershipChangeInFlight(world: World, appliedIndex: number): boolean {
   for (const n of world.nodes) {
     if (n.removed) continue;
     const storage = n.disk.live;
-    const from = Math.max(n.sm.appliedIndex + 1, storage.firstIndex());
+    const from = Math.max(appliedIndex + 1, storage.firstIndex());
     const last = storage.lastIndex();
     if (from > last) continue;
     for (const e of storage.entries(from, last + 1, Number.POSITIVE_INFINITY)) {

@@ -1,7 +1,7 @@
 import { randomChance, randomInt, Xoshiro128, type Prng } from '../../src/lib/prng.js';
 import { describeMessage, nodeId, type ConfState, type Message, type NodeId } from '../../src/raft/index.js';
 import { SafetyChecker, SimFailure, termOrUndefined } from './checkers.js';
-import { healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode } from './faults.js';
+import { decommissionRemoved, healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode } from './faults.js';
 import { SimNetwork } from './network.js';
 import {
   LinkMode, SIM_DEFAULTS, Scenario, describeParams, drawParams,
@@ -120,7 +120,18 @@ export class Simulation implements World {
     let progressed = false;
     // Without PreVote, when only one live node is electable every node's timeout must first fire
     // on it; allow a fixed number of election rounds as well as the fixed tick bound.
-    const livenessTicksMax = Math.max(o.livenessTicksMax, SIM_DEFAULTS.livenessElectionsMax * this.params.raft.electionTicks);
+    // A new leader may first have to replicate a long uncommitted tail, one entry per round trip
+    // on a one-entry, one-in-flight pipeline: allow for the lag at the time of healing too.
+    let lastMax = 0;
+    let commitMin = Number.MAX_SAFE_INTEGER;
+    for (const n of this.nodes) {
+      if (n.removed || !n.everMember) continue;
+      lastMax = Math.max(lastMax, n.disk.live.lastIndex());
+      commitMin = Math.min(commitMin, n.commit);
+    }
+    const lag = Math.max(0, lastMax - Math.min(commitMin, lastMax));
+    const livenessTicksMax = Math.max(o.livenessTicksMax, SIM_DEFAULTS.livenessElectionsMax * this.params.raft.electionTicks) +
+      SIM_DEFAULTS.settleTicksPerEntryBehind * lag;
     while (this.tick - livenessStart < livenessTicksMax) {
       const leader = currentLeader(this);
       if (leader && (probe === undefined || this.tick - probeTick > 4 * this.params.raft.electionTicks)) {
@@ -332,8 +343,9 @@ export class Simulation implements World {
       this.scheduled.push(...keep);
     }
     if (this.phase === 'safety') injectFaults(this);
+    else decommissionRemoved(this);
     for (const n of this.nodes) {
-      if (n.up && n.removalApplied) {
+      if (n.up && n.removalApplied && this.phase === 'safety') {
         n.removalApplied = false;
         const id = n.id;
         schedule(this, this.tick + SIM_DEFAULTS.removedShutdownElections * this.params.raft.electionTicks, `shut down removed node ${id}`, () => {
