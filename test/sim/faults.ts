@@ -1,5 +1,5 @@
 import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
-import type { NodeId } from '../../src/raft/index.js';
+import { nodeId, type Message, type NodeId } from '../../src/raft/index.js';
 import { LinkMode, type LinkMode as LinkModeT } from './params.js';
 import { isMember } from './sim-node.js';
 import { reach, schedule, type World } from './world.js';
@@ -108,6 +108,29 @@ export function injectFaults(world: World): void {
       world.network.clog(id);
       schedule(world, world.tick + 1 + randomInt(prng, f.clogTicksMax), `unclog ${id}`, () => world.network.unclog(id));
     }
+  }
+}
+
+/** STRANGER_ID_MIN: node ids from here up never belong to the group (sources of stray messages). */
+const STRANGER_ID_MIN = 1000;
+
+/**
+ * strayMessage makes a response-type message from a node outside the group, at a term no higher
+ * than the recipient's (so it cannot depose anyone), with random indexes and contexts. The core
+ * must drop or ignore it: it never throws on peer input, and a stranger's acknowledgement must
+ * not count toward any quorum (vote, commit or ReadIndex), which the checkers would catch.
+ */
+export function strayMessage(world: World, to: NodeId, term: number): Message {
+  const prng = world.faultPrng;
+  const from = nodeId(STRANGER_ID_MIN + randomInt(prng, 5));
+  const t = randomInt(prng, term + 1);
+  const index = randomInt(prng, 1000);
+  switch (randomInt(prng, 5)) {
+    case 0: return { type: 'MsgAppResp', from, to, term: t, index, reject: randomChance(prng, 0.5), rejectHint: randomInt(prng, index + 1), logTerm: randomInt(prng, t + 1) };
+    case 1: return { type: 'MsgHeartbeatResp', from, to, term: t, context: `r${randomInt(prng, 1000)}`, sentTick: randomInt(prng, 100_000) };
+    case 2: return { type: 'MsgVoteResp', from, to, term: t, reject: false };
+    case 3: return { type: 'MsgPreVoteResp', from, to, term: t + 1, reject: false };
+    default: return { type: 'MsgAppResp', from, to, term: t, index, reject: false, rejectHint: 0, logTerm: 0 };
   }
 }
 

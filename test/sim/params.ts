@@ -79,6 +79,8 @@ export interface FaultRates {
   skewedTickRate: number;
   /** fsyncStepsMax: an fsync takes 0..this many steps (0: synchronous host). */
   fsyncStepsMax: number;
+  /** strayMessagesPerTick: responses from nodes outside the group, delivered straight to a node. */
+  strayMessagesPerTick: number;
 }
 
 /** Workload is the client load and the host's maintenance, drawn from the seed. */
@@ -158,7 +160,7 @@ export function drawParams(prng: Prng, options: SimOptions): SimParams {
   const faults: FaultRates = flaky
     ? {
       crashPerTick: 0, crashMidReadyRate: 0, downTicksMax: 1, partitionPerTick: 0, partitionTicksMax: 1,
-      clogPerTick: 0, clogTicksMax: 1, flakyLinks: 0, flakyDropRate: 0, backgroundSyncPerTick: 0.2, skewedTickRate: 0, fsyncStepsMax: 0,
+      clogPerTick: 0, clogTicksMax: 1, flakyLinks: 0, flakyDropRate: 0, backgroundSyncPerTick: 0.2, skewedTickRate: 0, fsyncStepsMax: 0, strayMessagesPerTick: 0,
     }
     : {
       crashPerTick: pick([0, 0.005, 0.02]),
@@ -173,6 +175,7 @@ export function drawParams(prng: Prng, options: SimOptions): SimParams {
       backgroundSyncPerTick: pick([0.01, 0.1, 0.5]),
       skewedTickRate,
       fsyncStepsMax: pick([0, 0, 3, 15]),
+      strayMessagesPerTick: pick([0, 0, 0.1, 1]),
     };
   const workload: Workload = {
     proposalsPerTick: pick([0.2, 1, 3]),
@@ -198,7 +201,7 @@ export function describeParams(p: SimParams): string {
     `committedPerReady=${r.committedBytesPerReadyMax}B uncommitted=${r.uncommittedBytesMax}B noForward=${r.disableProposalForwarding}} ` +
     `net{drop=${n.dropRate} dup=${n.duplicateRate} delay=${n.delayStepsMin}..${n.delayStepsMax} long=${n.longDelayRate}/${n.longDelayStepsMax} reorder=${n.reorder}} ` +
     `faults{crash=${f.crashPerTick} midReady=${f.crashMidReadyRate} down<=${f.downTicksMax} partition=${f.partitionPerTick}/${f.partitionTicksMax} ` +
-    `clog=${f.clogPerTick}/${f.clogTicksMax} flaky=${f.flakyLinks}@${f.flakyDropRate.toFixed(2)} bgSync=${f.backgroundSyncPerTick} skew=${f.skewedTickRate.toFixed(3)} fsync<=${f.fsyncStepsMax}} ` +
+    `clog=${f.clogPerTick}/${f.clogTicksMax} flaky=${f.flakyLinks}@${f.flakyDropRate.toFixed(2)} bgSync=${f.backgroundSyncPerTick} skew=${f.skewedTickRate.toFixed(3)} fsync<=${f.fsyncStepsMax} stray=${f.strayMessagesPerTick}} ` +
     `load{props=${w.proposalsPerTick} reads=${w.readsPerTick} conf=${w.confChangesPerTick} transfer=${w.transfersPerTick} campaign=${w.campaignsPerTick} ` +
     `snapEvery=${w.snapshotEveryEntries} keep=${w.snapshotKeepEntries} checkpoint=${w.checkpointApplied}}`;
 }

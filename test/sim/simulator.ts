@@ -1,7 +1,7 @@
 import { randomChance, randomInt, Xoshiro128, type Prng } from '../../src/lib/prng.js';
 import { describeMessage, nodeId, type ConfState, type Message, type NodeId } from '../../src/raft/index.js';
 import { SafetyChecker, SimFailure, termOrUndefined } from './checkers.js';
-import { decommissionRemoved, healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode } from './faults.js';
+import { decommissionRemoved, healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode, strayMessage } from './faults.js';
 import { SimNetwork } from './network.js';
 import {
   LinkMode, SIM_DEFAULTS, Scenario, describeParams, drawParams,
@@ -181,6 +181,19 @@ export class Simulation implements World {
     };
   }
 
+  /** deliverStrayMessages hands this tick's messages from strangers straight to random nodes. */
+  private deliverStrayMessages(): void {
+    const rate = this.params.faults.strayMessagesPerTick;
+    if (rate === 0 || !randomChance(this.faultPrng, Math.min(1, rate))) return;
+    const up = this.nodes.filter((n) => n.up);
+    const to = up[randomInt(this.faultPrng, Math.max(1, up.length))];
+    if (!to) return;
+    const m = strayMessage(this, to.id, to.term);
+    this.trace.add(`stray ${describeMessage(m)}`);
+    reach(this.stats, 'stray-message');
+    to.deliver(m);
+  }
+
   /** fsyncSteps draws how long the next fsync takes (0: the host handles a Ready in one go). */
   private fsyncSteps(): number {
     const max = this.params.faults.fsyncStepsMax;
@@ -342,8 +355,12 @@ export class Simulation implements World {
       this.scheduled.length = 0;
       this.scheduled.push(...keep);
     }
-    if (this.phase === 'safety') injectFaults(this);
-    else decommissionRemoved(this);
+    if (this.phase === 'safety') {
+      injectFaults(this);
+      this.deliverStrayMessages();
+    } else {
+      decommissionRemoved(this);
+    }
     for (const n of this.nodes) {
       if (n.up && n.removalApplied && this.phase === 'safety') {
         n.removalApplied = false;

@@ -31,7 +31,7 @@ export const RARE_PATHS = [
   'snapshot-installed', 'joint-config-entered', 'joint-config-left', 'voter-added', 'node-removed',
   'crash-mid-ready', 'slow-fsync-ready', 'read-served', 'restart-from-checkpoint', 'restart-from-snapshot',
   'timeout-now-delivered', 'leader-stepped-down', 'proposal-forwarded', 'read-forwarded', 'log-truncated',
-  'one-way-partition', 'clog', 'message-duplicated', 'removed-node-shut-down',
+  'one-way-partition', 'clog', 'message-duplicated', 'removed-node-shut-down', 'stray-message',
 ] as const;
 export type RarePath = (typeof RARE_PATHS)[number];
 
