@@ -40,6 +40,11 @@ const FLAG_HELP: Readonly<Record<MemberFlag, [value: string, text: string]>> = {
   'election-timeout': ['MS', `election timeout in milliseconds, >= 5 x heartbeat (default ${MEMBER_CONFIG_DEFAULTS.electionTimeoutMs})`],
   'snapshot-count': ['N', `applied entries between snapshots (default ${MEMBER_CONFIG_DEFAULTS.snapshotCount})`],
   'log-level': ['LEVEL', `debug, info, warn or error (default ${MEMBER_CONFIG_DEFAULTS.logLevel})`],
+  'auto-compaction-mode': ['periodic|revision', 'what --auto-compaction-retention counts (default periodic)'],
+  'auto-compaction-retention': ['RETENTION', 'history kept by auto compaction: a duration (30m, 1h, or hours) or revisions; 0 = off (default 0)'],
+  'quota-backend-bytes': ['BYTES', `store size beyond which writes are refused with NOSPACE (default ${MEMBER_CONFIG_DEFAULTS.quotaBackendBytes})`],
+  'max-txn-ops': ['N', `operations allowed in one txn (default ${MEMBER_CONFIG_DEFAULTS.maxTxnOps})`],
+  'max-request-bytes': ['BYTES', `largest client request (default ${MEMBER_CONFIG_DEFAULTS.maxRequestBytes})`],
 };
 
 /** startUsage is `concord help start`. */

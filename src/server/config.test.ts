@@ -62,6 +62,11 @@ describe('defaults', () => {
       electionTimeoutMs: 1000,
       snapshotCount: 100000,
       logLevel: 'info',
+      autoCompactionMode: 'periodic',
+      autoCompactionRetention: 0,
+      quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+      maxTxnOps: 128,
+      maxRequestBytes: 1.5 * 1024 * 1024,
     });
   });
 
@@ -92,6 +97,11 @@ describe('every flag, both spellings', () => {
     ['election-timeout', '600'],
     ['snapshot-count', '5000'],
     ['log-level', 'debug'],
+    ['auto-compaction-mode', 'revision'],
+    ['auto-compaction-retention', '1000'],
+    ['quota-backend-bytes', '8589934592'],
+    ['max-txn-ops', '256'],
+    ['max-request-bytes', '10485760'],
   ] as const;
   const expected = {
     name: 'm1',
@@ -107,6 +117,11 @@ describe('every flag, both spellings', () => {
     electionTimeoutMs: 600,
     snapshotCount: 5000,
     logLevel: 'debug',
+    autoCompactionMode: 'revision',
+    autoCompactionRetention: 1000,
+    quotaBackendBytes: 8589934592,
+    maxTxnOps: 256,
+    maxRequestBytes: 10485760,
   };
 
   test('the table covers every flag', () => {
@@ -129,6 +144,11 @@ describe('every flag, both spellings', () => {
     assert.deepEqual(view(parseMemberConfig([], { CONCORD_CONFIG_FILE: path })), expected);
   });
 
+  test('periodic retention: a duration or a number of hours, in milliseconds', () => {
+    assert.equal(parseMemberConfig(['--auto-compaction-retention=30m'], {}).autoCompactionRetention, 30 * 60_000);
+    assert.equal(parseMemberConfig(['--auto-compaction-retention=2'], {}).autoCompactionRetention, 2 * 3_600_000);
+    assert.equal(parseMemberConfig(['--auto-compaction-retention=1.5h'], {}).autoCompactionRetention, 5_400_000);
+  });
   test('a repeated flag: the last one wins (as with etcd)', () => {
     assert.equal(parseMemberConfig(['--name', 'a', '--name=b'], {}).name, 'b');
   });
@@ -207,7 +227,12 @@ describe('each validation error is one clear line', () => {
       'invalid --initial-cluster-state "neww": expected "new" or "existing"'],
     ['state from env', [], 'invalid CONCORD_INITIAL_CLUSTER_STATE "old": expected "new" or "existing"',
       { CONCORD_INITIAL_CLUSTER_STATE: 'old' }],
-    ['unknown flag', ['--auto-compaction-retention=1'], 'unknown flag --auto-compaction-retention (see "concord help start")'],
+    ['unknown flag', ['--enable-v2=true'], 'unknown flag --enable-v2 (see "concord help start")'],
+    ['bad compaction mode', ['--auto-compaction-mode=hourly'], 'invalid --auto-compaction-mode "hourly": expected "periodic" or "revision"'],
+    ['bad periodic retention', ['--auto-compaction-retention=1 day'],
+      'invalid --auto-compaction-retention "1 day": expected a duration such as 30m, 1h or a number of hours'],
+    ['bad revision retention', ['--auto-compaction-mode=revision', '--auto-compaction-retention=1h'],
+      'invalid --auto-compaction-retention "1h": expected a number of revisions in revision mode'],
     ['short flag', ['-n', 'x'], 'unknown flag -n (see "concord help start")'],
     ['positional', ['m1'], 'unexpected argument "m1" (flags look like --name=value)'],
     ['missing value at the end', ['--name'],

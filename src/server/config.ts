@@ -39,6 +39,11 @@ export const MEMBER_FLAGS = [
   'election-timeout',
   'snapshot-count',
   'log-level',
+  'auto-compaction-mode',
+  'auto-compaction-retention',
+  'quota-backend-bytes',
+  'max-txn-ops',
+  'max-request-bytes',
 ] as const;
 /** MemberFlag is one of MEMBER_FLAGS. */
 export type MemberFlag = (typeof MEMBER_FLAGS)[number];
@@ -161,7 +166,32 @@ export function parseMemberConfig(argv: readonly string[], env: NodeJS.ProcessEn
   const logLevel = LOG_LEVELS.find((level) => level === logLevelSetting.value);
   if (logLevel === undefined) sources.fail(logLevelSetting, `expected one of ${LOG_LEVELS.join(', ')}`);
 
+  const compactionModeSetting = sources.get('auto-compaction-mode') ??
+    sources.fallback('auto-compaction-mode', MEMBER_CONFIG_DEFAULTS.autoCompactionMode);
+  if (compactionModeSetting.value !== 'periodic' && compactionModeSetting.value !== 'revision') {
+    sources.fail(compactionModeSetting, 'expected "periodic" or "revision"');
+  }
+  const autoCompactionMode = compactionModeSetting.value;
+  const retentionSetting = sources.get('auto-compaction-retention') ??
+    sources.fallback('auto-compaction-retention', MEMBER_CONFIG_DEFAULTS.autoCompactionRetention);
+  const autoCompactionRetention = parseRetention(sources, retentionSetting, autoCompactionMode);
+  const quotaSetting = sources.get('quota-backend-bytes') ??
+    sources.fallback('quota-backend-bytes', String(MEMBER_CONFIG_DEFAULTS.quotaBackendBytes));
+  // etcd: 0 means the default quota.
+  const quotaBackendBytes = quotaSetting.value.trim() === '0'
+    ? MEMBER_CONFIG_DEFAULTS.quotaBackendBytes : parsePositiveInteger(sources, quotaSetting, 'bytes');
+  const txnOpsSetting = sources.get('max-txn-ops') ?? sources.fallback('max-txn-ops', String(MEMBER_CONFIG_DEFAULTS.maxTxnOps));
+  const maxTxnOps = parsePositiveInteger(sources, txnOpsSetting, 'operations');
+  const requestBytesSetting = sources.get('max-request-bytes') ??
+    sources.fallback('max-request-bytes', String(MEMBER_CONFIG_DEFAULTS.maxRequestBytes));
+  const maxRequestBytes = parsePositiveInteger(sources, requestBytesSetting, 'bytes');
+
   return {
+    autoCompactionMode,
+    autoCompactionRetention,
+    quotaBackendBytes,
+    maxTxnOps,
+    maxRequestBytes,
     name,
     dataDir: dataDirSetting.value,
     listenClientUrls,
@@ -176,6 +206,23 @@ export function parseMemberConfig(argv: readonly string[], env: NodeJS.ProcessEn
     snapshotCount,
     logLevel,
   };
+}
+
+/**
+ * parseRetention reads --auto-compaction-retention as etcd does: in `revision` mode a number of
+ * revisions to keep; in `periodic` mode a duration (`30m`, `1h`, `90s`) or a bare number of
+ * hours. 0 (the default) turns auto compaction off. Returns revisions or milliseconds.
+ */
+function parseRetention(sources: Sources, setting: Setting, mode: 'periodic' | 'revision'): number {
+  const text = setting.value.trim();
+  if (mode === 'revision') {
+    if (!/^\d+$/.test(text)) sources.fail(setting, 'expected a number of revisions in revision mode');
+    return Number(text);
+  }
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (!match) sources.fail(setting, 'expected a duration such as 30m, 1h or a number of hours');
+  const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match![2] ?? 'h') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match![1]) * unitMs);
 }
 
 /**

@@ -23,7 +23,7 @@ export class MemberBackend implements EtcdBackend {
     clusterId: bigint,
     memberId: NodeId,
     readonly minLeaseTtlSeconds: number,
-    private readonly storageBytes: () => number,
+    readonly maxRequestBytes: number,
   ) {
     this.header = { clusterId, memberId: BigInt(memberId), raftTerm: () => group.node.raft.term };
     kv.onEvents((events) => {
@@ -63,7 +63,7 @@ export class MemberBackend implements EtcdBackend {
       raftIndex: s.hardState.commit,
       raftTerm: s.hardState.term,
       raftAppliedIndex: this.group.applied(),
-      dbSizeBytes: Math.max(this.kv.store.sizeBytes, this.storageBytes()),
+      dbSizeBytes: this.kv.store.sizeBytes,
       isLearner: s.config.learners.includes(this.group.id),
       errors: this.kv.store.alarms().map((a) => `memberID:${a.memberId} alarm:${a.alarm === 1 ? 'NOSPACE' : 'CORRUPT'} `),
     };

@@ -31,6 +31,16 @@ export interface MemberConfig {
   readonly snapshotCount: number;
   /** logLevel filters log lines (--log-level: debug|info|warn|error). */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** autoCompactionMode: `periodic` keeps a time window of history, `revision` a number of revisions. */
+  readonly autoCompactionMode: 'periodic' | 'revision';
+  /** autoCompactionRetention: milliseconds (periodic) or revisions (revision); 0 = off. */
+  readonly autoCompactionRetention: number;
+  /** quotaBackendBytes: writes are refused with NOSPACE beyond this store size (--quota-backend-bytes). */
+  readonly quotaBackendBytes: number;
+  /** maxTxnOps bounds the operations of one txn (--max-txn-ops). */
+  readonly maxTxnOps: number;
+  /** maxRequestBytes bounds one client request (--max-request-bytes). */
+  readonly maxRequestBytes: number;
 }
 
 /** MEMBER_CONFIG_DEFAULTS are etcd's defaults where etcd has one. */
@@ -46,4 +56,9 @@ export const MEMBER_CONFIG_DEFAULTS = {
   electionTimeoutMs: 1000,
   snapshotCount: 100_000,
   logLevel: 'info',
+  autoCompactionMode: 'periodic',
+  autoCompactionRetention: '0',
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  maxTxnOps: 128,
+  maxRequestBytes: 1.5 * 1024 * 1024,
 } as const;

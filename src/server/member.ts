@@ -6,6 +6,7 @@ import { Xoshiro128 } from '../lib/prng.js';
 import { Registry } from 'prom-client';
 import { createEtcdApi, toGrpcError, type MemberInfo } from '../api/etcd/index.js';
 import { ClientPortServer } from '../api/grpc/grpc-server.js';
+import { grpcOverheadBytes } from '../api/grpc/limits.js';
 import type { KvApplyResult } from '../kv/index.js';
 import { bootstrapLog, type ConfState, type NodeId } from '../raft/index.js';
 import { DiskStorage } from '../storage/disk-storage.js';
@@ -14,6 +15,7 @@ import { TcpTransport } from '../transport/tcp-transport.js';
 import { GroupHost } from './group-host.js';
 import { handleInternalApi } from './internal-client-api.js';
 import { KvStateMachine } from './kv-state-machine.js';
+import { Compactor } from './compactor.js';
 import { Lessor } from './lessor.js';
 import { MemberBackend } from './member-backend.js';
 import { ConfigError, formatUrl, urlPort } from './config.js';
@@ -101,7 +103,9 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
 
   // etcd: the minimum lease TTL is 1.5 election timeouts, rounded up to whole seconds.
   const minLeaseTtlSeconds = Math.max(1, Math.ceil((1.5 * config.electionTimeoutMs) / 1000));
-  const kv = new KvStateMachine({ limits: { leaseTtlSecondsMin: minLeaseTtlSeconds } });
+  const kv = new KvStateMachine({
+    limits: { leaseTtlSecondsMin: minLeaseTtlSeconds, quotaBytes: config.quotaBackendBytes, txnOpsMax: config.maxTxnOps },
+  });
   const snapshot = storage.snapshot();
   if (snapshot.metadata.index > 0) kv.restore(snapshot.data, snapshot.metadata.index);
   let snapshotsApplied = 0;
@@ -125,8 +129,16 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
   });
   kv.onApplied(lessor.onApplied);
   kv.onRestore(lessor.onRestore);
-  group.onLeaderChange((_leader, isSelf) => lessor.setPrimary(isSelf));
-  const lessorTimer = setInterval(() => lessor.tick(), config.heartbeatIntervalMs);
+  const compactor = new Compactor(config.autoCompactionMode, config.autoCompactionRetention, () => kv.store,
+    (command) => group.propose(command), Date.now, logger);
+  group.onLeaderChange((_leader, isSelf) => {
+    lessor.setPrimary(isSelf);
+    compactor.setLeader(isSelf);
+  });
+  const lessorTimer = setInterval(() => {
+    lessor.tick();
+    compactor.tick();
+  }, config.heartbeatIntervalMs);
   nodeHost.addGroup(group as GroupHost<unknown>);
   await transport.start();
   nodeHost.start();
@@ -163,7 +175,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     isLearner: false,
   }));
   const backend = new MemberBackend(group, kv, lessor, memberInfos, BigInt(`0x${clusterId}`), id, minLeaseTtlSeconds,
-    () => 0);
+    config.maxRequestBytes);
   const metrics = new Registry();
   const api = createEtcdApi(backend, { logger, metrics });
   const internal = { name: config.name, group, store: () => kv.store, logger, status };
@@ -176,6 +188,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
       },
       logger,
       mapError: toGrpcError,
+      limits: { requestBytesMax: config.maxRequestBytes, receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes },
     });
     await server.listen(urlPort(url), url.hostname);
     servers.push(server);

@@ -64,9 +64,9 @@ describe('concord start: bad configuration exits 2 with one line', () => {
   });
   test('bad config file key', () => {
     const file = path.join(tempDir, 'etcd.yml');
-    writeFileSync(file, 'name: m1\nquota-backend-bytes: 0\n');
+    writeFileSync(file, 'name: m1\nenable-v2: true\n');
     usageError(['start', '--config-file', file],
-      `unknown key "quota-backend-bytes" in config file "${file}" (supported: ${MEMBER_FLAGS.join(', ')})`);
+      `unknown key "enable-v2" in config file "${file}" (supported: ${MEMBER_FLAGS.join(', ')})`);
   });
   test('bad config file value via CONCORD_CONFIG_FILE', () => {
     const file = path.join(tempDir, 'bad-url.yml');

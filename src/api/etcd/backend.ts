@@ -50,4 +50,6 @@ export interface EtcdBackend {
   leaderKnown(): boolean;
   /** minLeaseTtlSeconds is the smallest TTL granted (tied to the election timeout). */
   readonly minLeaseTtlSeconds: number;
+  /** maxRequestBytes bounds one request (etcd's --max-request-bytes). */
+  readonly maxRequestBytes: number;
 }

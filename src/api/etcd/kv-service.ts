@@ -7,7 +7,7 @@ import {
   deleteRangeRequestIn, deleteRangeResponseOut, headerOut, isReadOnlyTxn, putRequestIn, putResponseOut,
   rangeRequestIn, rangeResponseOut, toSafe, txnRequestIn, txnResponseOut,
 } from './convert.js';
-import { ETCD_ERRORS, REQUEST_BYTES_MAX, toGrpcError } from './errors.js';
+import { ETCD_ERRORS, toGrpcError } from './errors.js';
 import { defOf } from './method-defs.js';
 import { readConsistency } from './read-consistency.js';
 
@@ -16,7 +16,7 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
   const ctx = backend.header;
 
   registry.unary(defOf('/etcdserverpb.KV/Range'), async (req, call): Promise<etcdserverpb.RangeResponse> => {
-    checkSize(call);
+    checkSize(call, backend);
     const request = rangeRequestIn(req);
     throwIf(checkRangeRequest(request));
     await readConsistency(backend, call, req.serializable);
@@ -26,7 +26,7 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
   });
 
   registry.unary(defOf('/etcdserverpb.KV/Put'), async (req, call): Promise<etcdserverpb.PutResponse> => {
-    checkSize(call);
+    checkSize(call, backend);
     const request = putRequestIn(req);
     throwIf(checkPutRequest(request));
     const result = ok(await backend.propose({ type: 'put', request }));
@@ -35,7 +35,7 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
   });
 
   registry.unary(defOf('/etcdserverpb.KV/DeleteRange'), async (req, call): Promise<etcdserverpb.DeleteRangeResponse> => {
-    checkSize(call);
+    checkSize(call, backend);
     const request = deleteRangeRequestIn(req);
     throwIf(checkDeleteRequest(request));
     const result = ok(await backend.propose({ type: 'deleteRange', request }));
@@ -44,7 +44,7 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
   });
 
   registry.unary(defOf('/etcdserverpb.KV/Txn'), async (req, call): Promise<etcdserverpb.TxnResponse> => {
-    checkSize(call);
+    checkSize(call, backend);
     const request = txnRequestIn(req);
     throwIf(checkTxnRequest(request, backend.store.limits.txnOpsMax));
     if (isReadOnlyTxn(request)) {
@@ -67,8 +67,8 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
   });
 }
 
-function checkSize(call: CallContext): void {
-  if (call.requestBytes > REQUEST_BYTES_MAX) throw ETCD_ERRORS.requestTooLarge();
+function checkSize(call: CallContext, backend: EtcdBackend): void {
+  if (call.requestBytes > backend.maxRequestBytes) throw ETCD_ERRORS.requestTooLarge();
 }
 
 function throwIf(error: unknown): void {
