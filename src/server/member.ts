@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { createEtcdApi, toGrpcError, type MemberInfo } from '../api/etcd/index.js';
 import { ClientPortServer } from '../api/grpc/grpc-server.js';
 import { grpcOverheadBytes } from '../api/grpc/limits.js';
+import { registerServingMetrics } from '../api/http/serving-metrics.js';
 import type { KvApplyResult } from '../kv/index.js';
 import { bootstrapLog, type ConfState, type NodeId } from '../raft/index.js';
 import { DiskStorage } from '../storage/disk-storage.js';
@@ -18,6 +19,7 @@ import { KvStateMachine } from './kv-state-machine.js';
 import { Compactor } from './compactor.js';
 import { Lessor } from './lessor.js';
 import { MemberBackend } from './member-backend.js';
+import { registerMemberMetrics } from './member-metrics.js';
 import { ConfigError, formatUrl, urlPort } from './config.js';
 import type { MemberConfig } from './member-config.js';
 import { computeClusterId, formatMemberId, initialClusterMemberIds } from './member-id.js';
@@ -178,6 +180,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     config.maxRequestBytes);
   const metrics = new Registry();
   const api = createEtcdApi(backend, { logger, metrics });
+  registerMemberMetrics(metrics, group as GroupHost<unknown>, () => kv.store);
   const internal = { name: config.name, group, store: () => kv.store, logger, status };
   const servers: ClientPortServer[] = [];
   for (const url of config.listenClientUrls) {
@@ -191,6 +194,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
       limits: { requestBytesMax: config.maxRequestBytes, receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes },
     });
     await server.listen(urlPort(url), url.hostname);
+    if (servers.length === 0) registerServingMetrics(metrics, api.registry, server.stats);
     servers.push(server);
   }
   logger.info('member is serving', {
