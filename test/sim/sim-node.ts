@@ -45,13 +45,15 @@ export function isMember(cs: ConfState, id: NodeId): boolean {
 /**
  * SimNode is one simulated server: a RawNode, its disk, its state machine (a value list), and the
  * host loop that handles each Ready in the documented order:
- * 1. a leader sends its messages first (it may send before its own write is durable);
- * 2. write snapshot, entries, hard state; fsync when `mustSync` (or a snapshot arrived);
- *    a crash injected here loses the unsynced writes;
+ * 1. a leader makes a changed term/vote durable, then sends its messages (it may send before
+ *    its entries are durable);
+ * 2. write snapshot, entries, hard state; fsync when `mustSync` (or a snapshot arrived), at once
+ *    or, with a slow disk, some steps later while the node keeps stepping and ticking;
+ *    a crash injected before the fsync loses the unsynced writes;
  * 3. a follower sends only now, after the write is durable;
  * 4. apply the snapshot, then the committed entries (conf changes through `applyConfChange`);
  * 5. `advance()`, then serve ReadIndex reads whose index is applied.
- * A crash drops everything in memory; `restart` rebuilds the RawNode from the durable disk.
+ * A crash drops everything in memory; `start` rebuilds the RawNode from the durable disk.
  */
 export class SimNode {
   raw: RawNode | undefined;
@@ -106,8 +108,9 @@ export class SimNode {
   /** start boots the node from its durable disk (first boot or restart after a crash). */
   start(): void {
     this.incarnation++;
-    const durable = this.disk.live;
-    const snap = durable.snapshot();
+    // After a crash `live` is a fresh copy of the durable disk; at first boot it is the empty disk.
+    const storage = this.disk.live;
+    const snap = storage.snapshot();
     const cp = this.disk.checkpoint;
     let applied: LogIndex = 0;
     const replayConf: ConfState[] = [];
@@ -128,7 +131,7 @@ export class SimNode {
       else this.skipThrough = snap.metadata.index;
     }
     this.sm = sm;
-    const hs = durable.initialState().hardState;
+    const hs = storage.initialState().hardState;
     this.term = hs.term;
     this.commit = hs.commit;
     this.vote = hs.vote;
@@ -138,7 +141,7 @@ export class SimNode {
     this.inFlight = undefined;
     const config: RaftConfig = {
       id: this.id,
-      storage: durable,
+      storage,
       prng: new Xoshiro128(this.seedPrng()),
       applied,
       electionTicks: this.knobs.electionTicks,
@@ -158,15 +161,15 @@ export class SimNode {
     // The config in storage is the snapshot's; re-apply the conf changes between it and the
     // checkpoint, which the core will not hand out again (they are at or below `applied`).
     if (applied > snap.metadata.index) {
-      for (const e of durable.entries(snap.metadata.index + 1, applied + 1, Number.POSITIVE_INFINITY)) {
+      for (const e of storage.entries(snap.metadata.index + 1, applied + 1, Number.POSITIVE_INFINITY)) {
         if (e.type === EntryType.ConfChange) replayConf.push(raw.applyConfChange(decodeConfChange(e.data)));
       }
     }
     this.raw = raw;
     this.host.trace.add(`n${this.id} start #${this.incarnation} applied=${applied} sm=${sm.appliedIndex}/${sm.values.length} ` +
-      `log=${durable.firstIndex()}..${durable.lastIndex()} snap=${snap.metadata.index} term=${hs.term} vote=${hs.vote} commit=${hs.commit}` +
+      `log=${storage.firstIndex()}..${storage.lastIndex()} snap=${snap.metadata.index} term=${hs.term} vote=${hs.vote} commit=${hs.commit}` +
       (replayConf.length > 0 ? ` replayed ${replayConf.length} conf changes` : ''));
-    this.host.checker.onIndexes(this.id, sm.appliedIndex, hs.commit, durable.lastIndex());
+    this.host.checker.onIndexes(this.id, sm.appliedIndex, hs.commit, storage.lastIndex());
   }
 
   /** checkpointApplied: restart from the durable apply checkpoint rather than the snapshot. */
