@@ -118,7 +118,6 @@ async function runMembers(plan: readonly DevMember[], dataDir: string, env: Node
   }
   const endpoints = plan.map((member) => member.clientUrl).join(',');
   process.stdout.write(`endpoints: ${endpoints}\n`);
-  const endpoints = plan.map((m) => m.clientUrl).join(',');
   process.stdout.write(`  try: ETCDCTL_API=3 etcdctl --endpoints=${endpoints} put greeting hello\n`);
   process.stdout.write(`       curl ${plan[0]?.clientUrl ?? ''}/health\n`);
 
