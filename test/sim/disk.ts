@@ -36,9 +36,15 @@ export class SimDisk {
   private pending: PendingWrite[] = [];
   checkpoint: AppliedCheckpoint | undefined;
 
-  constructor(initial: ConfState) {
-    this.live = MemoryStorage.withConf(initial);
-    this.durable = MemoryStorage.withConf(initial);
+  /**
+   * @param initial the founding configuration (empty for a node that joins later)
+   * @param bootstrap write it as committed conf-change entries (`MemoryStorage.bootstrap`) rather
+   *   than only into the index-0 snapshot metadata (`withConf`)
+   */
+  constructor(initial: ConfState, bootstrap: boolean) {
+    const make = (): MemoryStorage => (bootstrap ? MemoryStorage.bootstrap(initial) : MemoryStorage.withConf(initial));
+    this.live = make();
+    this.durable = make();
   }
 
   /** pendingWrites is the number of writes not yet synced. */

@@ -96,6 +96,11 @@ export interface Workload {
   snapshotKeepEntries: number;
   /** checkpointApplied: the state machine's apply is durable (restart with applied = checkpoint) rather than re-applied from the snapshot. */
   checkpointApplied: boolean;
+  /**
+   * bootstrapLog: founders start from `MemoryStorage.bootstrap` (configuration as committed log
+   * entries); otherwise from `withConf` (configuration only in the index-0 snapshot metadata).
+   */
+  bootstrapLog: boolean;
 }
 
 /** RaftKnobs are the core's settings for a run. */
@@ -186,6 +191,7 @@ export function drawParams(prng: Prng, options: SimOptions): SimParams {
     snapshotEveryEntries: pick([3, 10, 50, 1_000_000]),
     snapshotKeepEntries: pick([0, 2, 10]),
     checkpointApplied: randomChance(prng, 0.5),
+    bootstrapLog: randomChance(prng, 0.7),
   };
   return { raft, network, faults, workload };
 }
@@ -203,5 +209,5 @@ export function describeParams(p: SimParams): string {
     `faults{crash=${f.crashPerTick} midReady=${f.crashMidReadyRate} down<=${f.downTicksMax} partition=${f.partitionPerTick}/${f.partitionTicksMax} ` +
     `clog=${f.clogPerTick}/${f.clogTicksMax} flaky=${f.flakyLinks}@${f.flakyDropRate.toFixed(2)} bgSync=${f.backgroundSyncPerTick} skew=${f.skewedTickRate.toFixed(3)} fsync<=${f.fsyncStepsMax} stray=${f.strayMessagesPerTick}} ` +
     `load{props=${w.proposalsPerTick} reads=${w.readsPerTick} conf=${w.confChangesPerTick} transfer=${w.transfersPerTick} campaign=${w.campaignsPerTick} ` +
-    `snapEvery=${w.snapshotEveryEntries} keep=${w.snapshotKeepEntries} checkpoint=${w.checkpointApplied}}`;
+    `snapEvery=${w.snapshotEveryEntries} keep=${w.snapshotKeepEntries} checkpoint=${w.checkpointApplied} bootstrap=${w.bootstrapLog}}`;
 }

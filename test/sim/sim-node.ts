@@ -37,6 +37,8 @@ interface InFlightReady {
   readonly doneAtStep: number;
 }
 
+const EMPTY_CONFIG: ConfState = { voters: [], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+
 /** isMember tells whether `id` is in any part of a configuration. */
 export function isMember(cs: ConfState, id: NodeId): boolean {
   return cs.voters.includes(id) || cs.votersOutgoing.includes(id) || cs.learners.includes(id) || cs.learnersNext.includes(id);
@@ -94,10 +96,14 @@ export class SimNode {
     private readonly knobs: RaftKnobs,
     private readonly seedPrng: () => number,
     private readonly host: HostServices,
+    bootstrap: boolean,
   ) {
-    this.disk = new SimDisk(initial);
-    this.confState = initial;
-    this.everMember = isMember(initial, id);
+    const founder = isMember(initial, id);
+    this.disk = new SimDisk(initial, bootstrap && founder);
+    // A bootstrapped founder learns its configuration by applying the bootstrap entries.
+    this.confState = bootstrap && founder ? EMPTY_CONFIG : initial;
+    this.everMember = !bootstrap && founder;
+    this.addAccepted = founder;
   }
 
   /** up is true while the node runs. */

@@ -9,9 +9,9 @@ import { encodeValue } from './state-machine.js';
 import { RARE_PATHS } from './world.js';
 
 /** FIXED_SEEDS_* pick the seeds `npm test` runs: enough for every fault to fire many times, under a minute on 2 cores. */
-const FIXED_SEEDS_3_NODES = 1200;
-const FIXED_SEEDS_5_NODES = 300;
-const FIXED_SEEDS_7_NODES = 150;
+const FIXED_SEEDS_3_NODES = 900;
+const FIXED_SEEDS_5_NODES = 240;
+const FIXED_SEEDS_7_NODES = 120;
 
 test('simulator: fixed seeds (3, 5 and 7 nodes) break no invariant and make progress once healed', async () => {
   const jobs: SeedJob[] = [];

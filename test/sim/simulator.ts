@@ -62,7 +62,7 @@ export class Simulation implements World {
     } else {
       this.linkMode = undefined;
     }
-    if (this.params.workload.confChangesPerTick > 0 && this.params.workload.snapshotEveryEntries > 50) {
+    if (this.params.workload.confChangesPerTick > 0 && !this.params.workload.bootstrapLog && this.params.workload.snapshotEveryEntries > 50) {
       this.params.workload.snapshotEveryEntries = 50;
     }
     this.network = new SimNetwork(this.netPrng, this.params.network, SIM_DEFAULTS.inFlightMessagesMax);
@@ -263,7 +263,7 @@ export class Simulation implements World {
   }
 
   private createNode(id: NodeId, initial: ConfState): SimNode {
-    const node = new SimNode(id, initial, this.params.raft, () => this.nodePrng.nextUint32(), this.host);
+    const node = new SimNode(id, initial, this.params.raft, () => this.nodePrng.nextUint32(), this.host, this.params.workload.bootstrapLog);
     node.checkpointApplied = this.params.workload.checkpointApplied;
     const skew = this.params.faults.skewedTickRate;
     this.tickSkipRate.set(id, skew > 0 && randomChance(this.nodePrng, 0.5) ? skew : 0);

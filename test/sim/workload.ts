@@ -116,12 +116,13 @@ export class WorkloadDriver {
   }
 
   /**
-   * membershipReady: every member has compacted its log past index 1, so any leader brings a new
-   * node up to date with a snapshot (which carries the configuration). A node that joins with an
-   * empty configuration and replays the log from index 1 would never learn the founding voters,
-   * which are not in the log.
+   * membershipReady: a new node (empty configuration) can learn the configuration. With the
+   * bootstrap log it replays it from index 1. Without it (`withConf`) the founding voters are only
+   * in snapshot metadata, so every member must have compacted its log past index 1 and any
+   * leader brings a new node up to date with a snapshot, which carries the configuration.
    */
   private membershipReady(): boolean {
+    if (this.world.params.workload.bootstrapLog) return true;
     return this.world.nodes.every((n) => n.removed || !n.everMember || n.disk.live.firstIndex() > 1);
   }
 
