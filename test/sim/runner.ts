@@ -107,7 +107,7 @@ export async function runSeeds(jobs: readonly SeedJob[], options: RunSeedsOption
   const text = `${overBudget ? `time budget spent: stopped after ${outcomes.length} of ${jobs.length} seeds. ` : ''}` +
     `seeds run ${outcomes.length}, failures ${failed.length}${failed.length > 0 ? ` [${failed.map((o) => o.job.seed).join(' ')}]` : ''}, ` +
     `time ${seconds.toFixed(1)} s (${(outcomes.length / Math.max(seconds, 1e-9)).toFixed(1)} seeds/s), ` +
-    `leader changes ${leaderChanges}, commits ${commits}`;
+    `leader changes ${leaderChanges} (${(leaderChanges / Math.max(1, outcomes.length)).toFixed(1)} per run), commits ${commits}`;
   const reached = Object.fromEntries(RARE_PATHS.map((p) => [p, 0])) as Record<RarePath, number>;
   for (const o of outcomes) for (const p of RARE_PATHS) reached[p] += o.reached[p] ?? 0;
   const reachedText = 'paths reached: ' + [...RARE_PATHS].sort((a, b) => Number(reached[a] > 0) - Number(reached[b] > 0))
