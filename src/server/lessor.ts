@@ -59,8 +59,12 @@ export class Lessor {
         this.revokingAtMs.delete(command.request.id);
         return;
       case 'leaseCheckpoint':
+        // A checkpoint (or a keep-alive, which is a checkpoint with the full TTL) never shortens a
+        // lease: a periodic checkpoint computed before a keep-alive may be applied after it.
         for (const c of command.request.checkpoints) {
-          if (c.remainingTtl > 0 && this.store().leaseInfo(c.id)) this.expiryMs.set(c.id, now + c.remainingTtl * 1000);
+          if (c.remainingTtl <= 0 || !this.store().leaseInfo(c.id)) continue;
+          const next = now + c.remainingTtl * 1000;
+          if (next > (this.expiryMs.get(c.id) ?? 0)) this.expiryMs.set(c.id, next);
         }
         return;
       default:
@@ -134,15 +138,19 @@ export class Lessor {
     }
     if (now - this.lastCheckpointMs >= this.options.checkpointIntervalMs) {
       this.lastCheckpointMs = now;
-      const checkpoints: { id: LeaseId; remainingTtl: number }[] = [];
+      // Every live lease, in commands of at most checkpointsPerCommandMax checkpoints.
+      let checkpoints: { id: LeaseId; remainingTtl: number }[] = [];
+      const flush = (): void => {
+        if (checkpoints.length === 0) return;
+        this.propose(encodeKvCommand({ type: 'leaseCheckpoint', request: { checkpoints } })).catch(() => {});
+        checkpoints = [];
+      };
       for (const [id, expiry] of this.expiryMs) {
         if (expiry <= now || this.revokingAtMs.has(id)) continue;
         checkpoints.push({ id, remainingTtl: Math.max(1, Math.ceil((expiry - now) / 1000)) });
-        if (checkpoints.length >= this.options.checkpointsPerCommandMax) break;
+        if (checkpoints.length >= this.options.checkpointsPerCommandMax) flush();
       }
-      if (checkpoints.length > 0) {
-        this.propose(encodeKvCommand({ type: 'leaseCheckpoint', request: { checkpoints } })).catch(() => {});
-      }
+      flush();
     }
   }
 }
