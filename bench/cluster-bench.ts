@@ -1,73 +1,249 @@
-import http from 'node:http';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { TestCluster } from '../test/integration/cluster.js';
-import { measureFsyncFloor, percentile } from './fsync-floor.js';
+import { sleep } from './etcd-api/closed-loop.js';
+import { ETCD_BINARY, ETCD_INSTALL_HINT, EtcdCluster } from './etcd-api/etcd-cluster.js';
+import { describeRow, formatBatchingTable, formatCpuTable, formatTable, medianOfRounds, summarize, type RowResult } from './etcd-api/report.js';
+import { closeTarget, connectTarget, findLeader, type BenchTarget, type MemberEndpoint } from './etcd-api/target.js';
+import { defaultWorkloads, makeDataSet, preload, runWorkload, selectWorkloads, type DataSet } from './etcd-api/workloads.js';
+import { diffCounters, readBatchCounters } from './etcd-api/member-metrics.js';
+import { measureFsyncFloor } from './fsync-floor.js';
 
 /**
- * npm run bench: 3 real members on loopback (real TCP, real fsync), writes through the internal
- * client API with 1 and with many concurrent writers; prints committed writes/s and latency
- * percentiles next to this disk's fsync latency (the floor for one writer). Figures only.
- *   node dist/bench/cluster-bench.js [--seconds S] [--writers 1,16,64,256] [--value-bytes N]
+ * npm run bench: the etcd v3 API benchmark. Prints this disk's fsync latency, then runs issue 7's
+ * workloads (put with 1/16/64/256 clients, linearizable get with 1/64, serializable get with 64,
+ * txn compare-and-swap with 16, put→watch delivery) against a 3-member Concord on loopback (real
+ * processes, real TCP, real fsync), through the etcd gRPC API with one load generator
+ * (bench/etcd-api/grpc-h2-client.ts). With --vs-etcd it also starts a 3-member etcd (/usr/bin/etcd)
+ * and runs the same workloads against it in the same run, alternating which system goes first,
+ * and prints one table with the ratio Concord/etcd. Figures only; nothing is asserted.
+ *
+ *   node dist/bench/cluster-bench.js [--vs-etcd] [--workloads put,get,sget,txn,watch|put-64,...]
+ *     [--seconds 5] [--warmup 1] [--keys 10000] [--value-bytes 256] [--connections 2]
+ *     [--watchers 16] [--watch-rate 500] [--rounds 1] [--json FILE] [--cpu-prof DIR]
+ *
+ * --rounds N runs every workload N times (round after round) and reports the median of each figure.
+ *
+ * --cpu-prof DIR runs the Concord members under `node --cpu-prof` and stops them with SIGTERM at
+ * the end so that each writes its profile to DIR (summarise with bench/cpu-profile-summary.js).
  */
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
-};
-const seconds = Number(arg('seconds', '5'));
-const writerCounts = arg('writers', '1,16,64,256').split(',').map(Number);
-const valueBytes = Number(arg('value-bytes', '256'));
 
-async function main(): Promise<void> {
-  const floor = measureFsyncFloor(path.join(os.tmpdir(), 'concord-bench-fsync'));
-  console.log(`fsync floor (4 KiB append + fdatasync, 200x): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`);
-  const cluster = await TestCluster.create(3, { extraFlags: ['--log-level=warn'] });
-  try {
-    cluster.startAll();
-    const leader = await cluster.waitForLeader(20_000);
-    const port = cluster.member(leader).clientPort;
-    const value = Buffer.alloc(valueBytes, 'v');
-    console.log(`3 members on 127.0.0.1, writes to the leader (${leader}), value ${valueBytes} B, ${seconds} s per run`);
-    console.log('writers  writes/s   p50 ms   p99 ms   errors');
-    for (const writers of writerCounts) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: writers });
-      const latencies: number[] = [];
-      let errors = 0;
-      const deadline = performance.now() + seconds * 1000;
-      let seq = 0;
-      const started = performance.now();
-      await Promise.all(Array.from({ length: writers }, async () => {
-        while (performance.now() < deadline) {
-          const key = `bench-${seq++ % 10_000}`;
-          const t0 = performance.now();
-          const ok = await put(agent, port, key, value);
-          if (ok) latencies.push(performance.now() - t0);
-          else errors++;
-        }
-      }));
-      const elapsedS = (performance.now() - started) / 1000;
-      agent.destroy();
-      latencies.sort((a, b) => a - b);
-      console.log(`${String(writers).padStart(7)}  ${(latencies.length / elapsedS).toFixed(0).padStart(8)}  ` +
-        `${percentile(latencies, 0.5).toFixed(2).padStart(7)}  ${percentile(latencies, 0.99).toFixed(2).padStart(7)}  ${String(errors).padStart(7)}`);
-    }
-  } finally {
-    await cluster.destroy();
+const { values: options } = parseArgs({
+  options: {
+    'vs-etcd': { type: 'boolean', default: false },
+    workloads: { type: 'string' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    keys: { type: 'string', default: '10000' },
+    'value-bytes': { type: 'string', default: '256' },
+    connections: { type: 'string', default: '2' },
+    watchers: { type: 'string', default: '16' },
+    'watch-rate': { type: 'string', default: '500' },
+    json: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    'heartbeat-interval': { type: 'string', default: '100' },
+    'election-timeout': { type: 'string', default: '1000' },
+  },
+  strict: true,
+});
+
+const seconds = Number(options.seconds);
+const rounds = Number(options.rounds);
+const warmupSeconds = Number(options.warmup);
+const keyCount = Number(options.keys);
+const valueBytes = Number(options['value-bytes']);
+const connectionsPerMember = Number(options.connections);
+const watchers = Number(options.watchers);
+const watchRatePerSecond = Number(options['watch-rate']);
+const heartbeatMs = Number(options['heartbeat-interval']);
+const electionMs = Number(options['election-timeout']);
+const cpuProfDir = options['cpu-prof'] === undefined ? undefined : path.resolve(options['cpu-prof']);
+
+const CLUSTER_SIZE = 3;
+/** CONCORD_MAIN is the built `concord` command (dist/src/cli/main.js, beside this file's dist/bench). */
+const CONCORD_MAIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../src/cli/main.js');
+const LEADER_TIMEOUT_MS = 30_000;
+
+/** Everything started, for the exit handler: it runs even when main() throws or a signal arrives. */
+const startedPids = new Set<number>();
+const tempDirs = new Set<string>();
+process.on('exit', () => {
+  for (const pid of startedPids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   }
-}
-
-function put(agent: http.Agent, port: number, key: string, value: Buffer): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: `/concord/v0/kv/${key}`, agent,
-      headers: { 'content-length': value.byteLength } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    });
-    req.on('error', () => resolve(false));
-    req.end(value);
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping every cluster member this benchmark started`);
+    process.exit(130);
   });
 }
 
-await main();
+function machineDescription(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
+    `${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+function etcdVersion(): string {
+  try {
+    return execFileSync(ETCD_BINARY, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.replace('etcd Version: ', 'etcd ');
+  } catch {
+    return 'etcd (version unknown)';
+  }
+}
+
+async function connectWhenUp(system: string, endpoints: readonly MemberEndpoint[]): Promise<BenchTarget> {
+  const deadline = Date.now() + LEADER_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await connectTarget(system, endpoints, connectionsPerMember);
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${system}: cannot connect to its members`, { cause: error });
+      await sleep(100);
+    }
+  }
+}
+
+async function startConcord(): Promise<{ cluster: TestCluster; children: ChildProcess[] }> {
+  const cluster = await TestCluster.create(CLUSTER_SIZE, {
+    extraFlags: ['--log-level=warn', `--heartbeat-interval=${heartbeatMs}`, `--election-timeout=${electionMs}`],
+    token: 'concord-bench',
+  });
+  tempDirs.add(cluster.dir);
+  if (cpuProfDir !== undefined) fs.mkdirSync(cpuProfDir, { recursive: true });
+  const children = cluster.members.map((m) => {
+    // Node refuses --cpu-prof in NODE_OPTIONS, so a profiled member is spawned here with the
+    // flags TestCluster would give it (and stopped by stopForProfiles, killed by the exit handler).
+    const child = cpuProfDir === undefined
+      ? cluster.start(m.name)
+      : spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CONCORD_MAIN, ...cluster.flagsFor(m)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (child.pid !== undefined) startedPids.add(child.pid);
+    return child;
+  });
+  return { cluster, children };
+}
+
+/** stopForProfiles sends SIGTERM so that `--cpu-prof` members exit normally and write their profiles. */
+async function stopForProfiles(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(children.map(async (child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
+  }));
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const fsyncDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-bench-fsync-'));
+  tempDirs.add(fsyncDir);
+  const floor = measureFsyncFloor(fsyncDir);
+  console.log(`fsync floor (4 KiB append + fdatasync, 200x): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`);
+
+  const specs = selectWorkloads(defaultWorkloads(watchers, watchRatePerSecond), options.workloads);
+  let withEtcd = options['vs-etcd'] === true;
+  if (withEtcd && !fs.existsSync(ETCD_BINARY)) {
+    console.log(`--vs-etcd: ${ETCD_BINARY} not found (install it with: ${ETCD_INSTALL_HINT}); running Concord alone`);
+    withEtcd = false;
+  } else if (!withEtcd) {
+    console.log(`(add --vs-etcd to run etcd side by side; it needs ${ETCD_BINARY}: ${ETCD_INSTALL_HINT})`);
+  }
+  console.log(`machine: ${machineDescription()}`);
+  console.log(`${CLUSTER_SIZE} members per system on 127.0.0.1, heartbeat ${heartbeatMs} ms, election timeout ${electionMs} ms, fsync on; ` +
+    `${keyCount} keys, value ${valueBytes} B; ${warmupSeconds} s warm-up + ${seconds} s per run; ` +
+    `load generator: etcd gRPC over node:http2, ${connectionsPerMember} connections per member`);
+  console.log('writes (put, txn, the watch writer) go to the leader; reads go round-robin over all members, call by call');
+
+  const concord = await startConcord();
+  let etcd: EtcdCluster | undefined;
+  const targets: BenchTarget[] = [];
+  const rows: RowResult[] = [];
+  try {
+    if (withEtcd) {
+      etcd = await EtcdCluster.create(CLUSTER_SIZE, { heartbeatMs, electionMs });
+      tempDirs.add(etcd.dir);
+      etcd.startAll();
+      for (const pid of etcd.pids()) startedPids.add(pid);
+      console.log(`etcd: ${etcdVersion()}`);
+    }
+    targets.push(await connectWhenUp('Concord', concord.cluster.members.map((m, i) => ({ name: m.name, clientPort: m.clientPort, pid: concord.children[i]!.pid }))));
+    if (etcd !== undefined) {
+      targets.push(await connectWhenUp('etcd', etcd.members.map((m) => ({ name: m.name, clientPort: m.clientPort, pid: m.child?.pid }))));
+    }
+    const data: DataSet = makeDataSet(keyCount, valueBytes);
+    for (const target of targets) {
+      const leaderIndex = await findLeader(target, LEADER_TIMEOUT_MS);
+      const t0 = Date.now();
+      await preload(target, leaderIndex, data);
+      console.log(`${target.system}: leader ${target.members[leaderIndex]!.name}; preloaded ${keyCount} keys in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const window = { warmupSeconds, seconds };
+    const runs: RowResult[] = [];
+    let turn = 0;
+    for (let round = 1; round <= rounds; round++) {
+      for (const spec of specs) {
+        console.log(`${spec.label}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}:`);
+        // Alternate which system goes first, so that neither always runs on a warmer (or fuller) machine.
+        const order = turn++ % 2 === 0 ? targets : [...targets].reverse();
+        for (const target of order) {
+          const leaderIndex = await findLeader(target, LEADER_TIMEOUT_MS);
+          const before = await Promise.all(target.members.map((m) => readBatchCounters(m.clientPort)));
+          const measured = await runWorkload(spec, { target, leaderIndex, data, window, watchRatePerSecond });
+          const after = await Promise.all(target.members.map((m) => readBatchCounters(m.clientPort)));
+          const row = summarize(spec, target, leaderIndex, measured, { perMember: after.map((a, i) => diffCounters(before[i]!, a)) });
+          runs.push(row);
+          console.log(describeRow(row));
+        }
+      }
+    }
+    const systems = targets.map((t) => t.system);
+    for (const spec of specs) {
+      for (const system of systems) rows.push(medianOfRounds(runs.filter((r) => r.workload === spec.id && r.system === system)));
+    }
+    if (rounds > 1) console.log(`\nmedians of ${rounds} rounds`);
+    console.log('');
+    console.log(`${started.toISOString()}, ${machineDescription()}${etcd !== undefined ? `, ${etcdVersion()}` : ''}`);
+    console.log(formatTable(specs, rows, systems));
+    console.log('');
+    console.log('CPU per op (members: /proc/<pid>/stat over the measured window; load generator: process.cpuUsage):');
+    console.log(formatCpuTable(specs, rows, systems));
+    console.log('');
+    console.log('Batching (members\' /metrics over the whole run, warm-up included; watch: per put; get rows: reads per ReadIndex round summed over members):');
+    console.log(formatBatchingTable(specs, rows, systems));
+    if (options.json !== undefined) {
+      fs.mkdirSync(path.dirname(path.resolve(options.json)), { recursive: true });
+      fs.writeFileSync(options.json, JSON.stringify({
+        date: started.toISOString(), machine: machineDescription(), etcd: etcd !== undefined ? etcdVersion() : undefined,
+        argv: process.argv.slice(2), fsyncFloor: floor, medians: rows, runs,
+      }, null, 2));
+      console.log(`results written to ${options.json}`);
+    }
+  } finally {
+    for (const target of targets) closeTarget(target);
+    if (cpuProfDir !== undefined) {
+      await stopForProfiles(concord.children);
+      console.log(`Concord CPU profiles in ${cpuProfDir} (node dist/bench/cpu-profile-summary.js ${cpuProfDir})`);
+    }
+    if (cpuProfDir !== undefined) {
+      for (const child of concord.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    await concord.cluster.destroy();
+    await etcd?.destroy();
+    for (const pid of startedPids) startedPids.delete(pid);
+    fs.rmSync(fsyncDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}

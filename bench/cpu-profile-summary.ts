@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * cpu-profile-summary: where the time of a `node --cpu-prof` profile goes, by area of the code
+ * (Node's HTTP/2, gRPC serving, codecs, Raft, WAL, transport, MVCC, GC, …) and by function (self
+ * time). For `npm run bench -- --cpu-prof DIR`, which profiles the Concord members.
+ *   node dist/bench/cpu-profile-summary.js FILE.cpuprofile|DIR [--top 25]
+ */
+
+interface CallFrame { functionName: string; url: string; lineNumber: number }
+interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
+interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+
+/** AREAS map a script URL (or a V8 pseudo-frame) to an area of the code, first match wins. */
+const AREAS: readonly (readonly [RegExp, string])[] = [
+  [/^\(garbage collector\)$/, 'GC'],
+  [/^\(idle\)$/, 'idle'],
+  [/^\(program\)$/, 'V8/native (program)'],
+  [/node:internal\/http2|node:http2/, 'node http2'],
+  [/node:internal\/(stream_base_commons|streams)|node:stream/, 'node streams'],
+  [/node:internal\/(fs|url)|node:fs/, 'node fs'],
+  [/node:net|node:internal\/net/, 'node net'],
+  [/node:internal\/(timers|process\/task_queues|async_hooks)|node:timers/, 'node timers/microtasks'],
+  [/node:(internal\/)?(events|buffer)/, 'node events/buffer'],
+  [/^node:/, 'node other'],
+  [/\/src\/api\/grpc\//, 'src/api/grpc (serving)'],
+  [/\/src\/api\/codec\/|@bufbuild\/protobuf/, 'protobuf codecs'],
+  [/\/src\/api\/(etcd|http)\//, 'src/api/etcd (services)'],
+  [/\/src\/raft\//, 'src/raft'],
+  [/\/src\/storage\//, 'src/storage (WAL)'],
+  [/\/src\/transport\//, 'src/transport'],
+  [/\/src\/kv\//, 'src/kv (MVCC)'],
+  [/\/src\/server\//, 'src/server (host, apply)'],
+  [/\/src\/lib\//, 'src/lib'],
+  [/\/bench\//, 'bench (load generator)'],
+  [/node_modules\/([^/]+)/, 'node_modules'],
+  [/\/src\//, 'src other'],
+];
+
+function areaOf(frame: CallFrame): string {
+  const subject = frame.url === '' ? frame.functionName : frame.url;
+  for (const [pattern, area] of AREAS) if (pattern.test(subject)) return area;
+  return frame.url === '' ? `native: ${frame.functionName || '(anonymous)'}` : 'other';
+}
+
+/** summarizeProfile prints self time by area and the top functions of one profile. */
+export function summarizeProfile(file: string, top: number): void {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const byArea = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let totalUs = 0;
+  let idleUs = 0;
+  for (const [id, us] of selfUs) {
+    const frame = byId.get(id)!.callFrame;
+    const area = areaOf(frame);
+    if (area === 'idle') {
+      idleUs += us;
+      continue;
+    }
+    totalUs += us;
+    byArea.set(area, (byArea.get(area) ?? 0) + us);
+    const where = frame.url === '' ? '' : ` ${frame.url.replace(/^file:\/\/.*?\/(dist\/)?/, '')}:${frame.lineNumber + 1}`;
+    const name = `${frame.functionName || '(anonymous)'}${where}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+  }
+  const wallUs = profile.endTime - profile.startTime;
+  console.log(`${path.basename(file)}: ${(wallUs / 1e6).toFixed(1)} s profiled, busy ${(totalUs / 1e6).toFixed(2)} s, idle ${(idleUs / 1e6).toFixed(2)} s`);
+  const pct = (us: number): string => `${((100 * us) / totalUs).toFixed(1).padStart(5)} %`;
+  console.log('  by area (self time, % of busy):');
+  for (const [area, us] of [...byArea].sort((a, b) => b[1] - a[1])) console.log(`    ${pct(us)}  ${area}`);
+  console.log(`  top ${top} functions (self time):`);
+  for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`    ${pct(us)}  ${name}`);
+}
+
+const args = process.argv.slice(2);
+const topAt = args.indexOf('--top');
+const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
+const target = args.find((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1));
+if (target === undefined) {
+  console.error('usage: node dist/bench/cpu-profile-summary.js FILE.cpuprofile|DIR [--top 25]');
+  process.exit(2);
+}
+const files = fs.statSync(target).isDirectory()
+  ? fs.readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => path.join(target, f))
+  : [target];
+for (const file of files) summarizeProfile(file, top);

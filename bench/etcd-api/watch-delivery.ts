@@ -1,0 +1,155 @@
+import { performance } from 'node:perf_hooks';
+import { codecFor, METHODS } from '../../src/api/codec/index.js';
+import { sleep, takeCpuSnapshot, STOP_GRACE_MS } from './closed-loop.js';
+import type { ClientStream, GrpcCallError } from './grpc-h2-client.js';
+import type { RunContext, WorkloadMeasured } from './workloads.js';
+
+/**
+ * Watch delivery: `watchers` Watch streams over the prefix `w/`, spread round-robin over the
+ * members, and one writer putting to the leader at a fixed rate (open loop: a put is sent when it
+ * is due, whether or not earlier ones were answered, up to WRITES_IN_FLIGHT_MAX). The latency of
+ * an event is the time from the put's acknowledgement (its response, which carries the revision)
+ * to that revision's event on a watcher; an event that arrives before the acknowledgement counts
+ * as 0 ms. Ops are events delivered (one per watcher per put).
+ */
+
+const PUT = METHODS['/etcdserverpb.KV/Put'];
+const WATCH = METHODS['/etcdserverpb.Watch/Watch'];
+const WATCH_CREATE = codecFor('etcdserverpb.WatchCreateRequest');
+const PREFIX = Buffer.from('w/');
+const PREFIX_END = Buffer.from('w0'); // '/' + 1
+/** WRITES_IN_FLIGHT_MAX caps the writer's unanswered puts; past it a due put is skipped (and counted). */
+const WRITES_IN_FLIGHT_MAX = 256;
+const WRITER_TICK_MS = 2;
+const WATCH_KEY_COUNT = 1_000;
+
+export async function runWatchDelivery(ctx: RunContext, watchers: number): Promise<WorkloadMeasured> {
+  const { target, data, window } = ctx;
+  const leader = target.members[ctx.leaderIndex]!.client;
+  let measureStartMs = Number.POSITIVE_INFINITY;
+  let measureEndMs = Number.POSITIVE_INFINITY;
+  let errors = 0;
+  let firstError: string | undefined;
+  const latenciesMs: number[] = [];
+  /** ackAtMs: revision -> when its put was acknowledged. */
+  const ackAtMs = new Map<number, number>();
+  /** earlyEvents: revision -> events seen before the put's acknowledgement. */
+  const earlyEvents = new Map<number, number>();
+  const noteError = (error: unknown): void => {
+    if (performance.now() >= measureStartMs && performance.now() < measureEndMs) {
+      errors++;
+      firstError ??= error instanceof Error ? error.message : String(error);
+    }
+  };
+
+  // Open the watchers and wait until each is created.
+  const streams: ClientStream[] = [];
+  let ended = 0;
+  const created = await Promise.all(Array.from({ length: watchers }, (_, w) => new Promise<void>((resolve, reject) => {
+    const member = target.members[w % target.members.length]!.client;
+    let isCreated = false;
+    const stream = member.stream(WATCH.path, {
+      onMessage(bytes) {
+        const response = WATCH.response.decode(bytes);
+        if (response.created && !isCreated) {
+          isCreated = true;
+          resolve();
+        }
+        if (response.events.length === 0) return;
+        const now = performance.now();
+        const inWindow = now >= measureStartMs && now < measureEndMs;
+        for (const event of response.events) {
+          const revision = Number(event.kv?.modRevision ?? 0n);
+          const ack = ackAtMs.get(revision);
+          if (ack !== undefined) {
+            if (inWindow) latenciesMs.push(now - ack);
+          } else if (inWindow) {
+            earlyEvents.set(revision, (earlyEvents.get(revision) ?? 0) + 1);
+          }
+        }
+      },
+      onEnd(error: GrpcCallError | undefined) {
+        ended++;
+        if (!isCreated) reject(error ?? new Error('watch ended before it was created'));
+        else if (error !== undefined && error.code !== 1 /* CANCELLED: ours */) noteError(error);
+      },
+    });
+    stream.write(WATCH.request.encodeFrame({
+      requestUnion: { $case: 'createRequest', value: { ...WATCH_CREATE.create(), key: PREFIX, rangeEnd: PREFIX_END } },
+    }));
+    streams.push(stream);
+  }))).then(() => true, (error: unknown) => error);
+  if (created !== true) {
+    for (const s of streams) s.cancel();
+    throw created instanceof Error ? created : new Error(String(created));
+  }
+
+  // The writer: open loop at the fixed rate.
+  const frames = Array.from({ length: WATCH_KEY_COUNT }, (_, i) =>
+    PUT.request.encodeFrame({ ...PUT.request.create(), key: Buffer.from(`w/${String(i).padStart(4, '0')}`), value: data.value }));
+  let writing = true;
+  let sent = 0;
+  let skipped = 0;
+  let inFlight = 0;
+  let putsAcked = 0;
+  let eventsBeforeAck = 0;
+  let putsAckedTotal = 0;
+  const writerStartMs = performance.now();
+  const writer = (async () => {
+    while (writing) {
+      const due = Math.floor(((performance.now() - writerStartMs) / 1000) * ctx.watchRatePerSecond);
+      while (sent < due) {
+        const seq = sent++;
+        if (inFlight >= WRITES_IN_FLIGHT_MAX) {
+          skipped++;
+          continue;
+        }
+        inFlight++;
+        leader.unary(PUT.path, frames[seq % frames.length]!).then((bytes) => {
+          inFlight--;
+          const now = performance.now();
+          const revision = Number(PUT.response.decode(bytes).header?.revision ?? 0n);
+          ackAtMs.set(revision, now);
+          putsAckedTotal++;
+          if (now >= measureStartMs && now < measureEndMs) putsAcked++;
+          const early = earlyEvents.get(revision);
+          if (early !== undefined) {
+            earlyEvents.delete(revision);
+            eventsBeforeAck += early;
+            for (let i = 0; i < early; i++) latenciesMs.push(0);
+          }
+        }, (error: unknown) => {
+          inFlight--;
+          noteError(error);
+        });
+      }
+      await sleep(WRITER_TICK_MS);
+    }
+  })();
+
+  await sleep(window.warmupSeconds * 1000);
+  const cpuStart = takeCpuSnapshot(target);
+  measureStartMs = cpuStart.atMs;
+  const skippedBefore = skipped;
+  await sleep(window.seconds * 1000);
+  const cpuEnd = takeCpuSnapshot(target);
+  measureEndMs = cpuEnd.atMs;
+  writing = false;
+  await writer;
+  const graceEnd = performance.now() + STOP_GRACE_MS;
+  while (inFlight > 0 && performance.now() < graceEnd) await sleep(10);
+  // Events still unmatched belong to puts acknowledged after the window (or never): not counted.
+  for (const s of streams) s.cancel();
+  const cancelEnd = performance.now() + 2_000;
+  while (ended < watchers && performance.now() < cancelEnd) await sleep(10);
+  const elapsedSeconds = (measureEndMs - measureStartMs) / 1000;
+  const skippedInWindow = skipped - skippedBefore;
+  return {
+    latenciesMs, errors, firstError, elapsedSeconds, cpuStart, cpuEnd,
+    pendingAtEnd: inFlight,
+    totalOps: putsAckedTotal, // the writes: what the member counters (fsyncs, entries) relate to
+    note: `writer ${(putsAcked / elapsedSeconds).toFixed(0)} puts/s to the leader, ${watchers} watchers round-robin over members; ` +
+      `ops = events delivered; ${latenciesMs.length === 0 ? 0 : ((100 * eventsBeforeAck) / latenciesMs.length).toFixed(0)}% of events came before the put's ack (0 ms)` +
+      `${skippedInWindow > 0 ? `; ${skippedInWindow} puts skipped (${WRITES_IN_FLIGHT_MAX} in flight)` : ''}`,
+  };
+}

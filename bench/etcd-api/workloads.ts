@@ -1,0 +1,192 @@
+import { etcdserverpb, METHODS } from '../../src/api/codec/index.js';
+import { runClosedLoop, Xorshift32, type Measured, type Window } from './closed-loop.js';
+import type { BenchTarget } from './target.js';
+import { runWatchDelivery } from './watch-delivery.js';
+
+/**
+ * The workloads of issue 7, driven through the etcd v3 gRPC API: puts, linearizable and
+ * serializable ranges, compare-and-swap transactions and watch delivery, on `keyCount` keys with
+ * `valueBytes` values. Writes go to the leader; reads go round-robin over every member, call by
+ * call (so one client reads from the leader and the followers alike).
+ */
+
+/** WorkloadFamily selects a group of workloads with `--workloads`. */
+export type WorkloadFamily = 'put' | 'get' | 'sget' | 'txn' | 'watch';
+
+/** WorkloadSpec is one row of the table. */
+export interface WorkloadSpec {
+  /** id selects it with `--workloads` (as does its family): `put-64`. */
+  readonly id: string;
+  readonly family: WorkloadFamily;
+  /** label is the table's first column. */
+  readonly label: string;
+  readonly clients: number;
+}
+
+/** WORKLOADS are the default rows, in order (issue 7's table, with the concurrency the brief asks for). */
+export function defaultWorkloads(watchers: number, watchRatePerSecond: number): WorkloadSpec[] {
+  return [
+    { id: 'put-1', family: 'put', label: 'put, 1 client', clients: 1 },
+    { id: 'put-16', family: 'put', label: 'put, 16 clients', clients: 16 },
+    { id: 'put-64', family: 'put', label: 'put, 64 clients', clients: 64 },
+    { id: 'put-256', family: 'put', label: 'put, 256 clients', clients: 256 },
+    { id: 'get-1', family: 'get', label: 'linearizable get, 1 client', clients: 1 },
+    { id: 'get-64', family: 'get', label: 'linearizable get, 64 clients', clients: 64 },
+    { id: 'sget-64', family: 'sget', label: 'serializable get, 64 clients', clients: 64 },
+    { id: 'txn-16', family: 'txn', label: 'txn CAS (100 keys), 16 clients', clients: 16 },
+    { id: `watch-${watchers}`, family: 'watch', label: `put→watch event, ${watchRatePerSecond}/s, ${watchers} watchers`, clients: watchers },
+  ];
+}
+
+/** selectWorkloads keeps the workloads named (by id or family) in `selection` (comma-separated). */
+export function selectWorkloads(all: readonly WorkloadSpec[], selection: string | undefined): WorkloadSpec[] {
+  if (selection === undefined || selection === '' || selection === 'all') return [...all];
+  const names = new Set(selection.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  const chosen = all.filter((w) => names.has(w.id) || names.has(w.family));
+  const known = new Set(all.flatMap((w) => [w.id, w.family]));
+  const unknown = [...names].filter((n) => !known.has(n));
+  if (unknown.length > 0) throw new Error(`unknown workload(s) ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
+  return chosen;
+}
+
+/** DataSet is the keys and values every workload uses, encoded once. */
+export interface DataSet {
+  readonly keyCount: number;
+  readonly valueBytes: number;
+  readonly keys: readonly Uint8Array[];
+  readonly value: Uint8Array;
+  /** putFrames[i] is the framed PutRequest of keys[i] (encoded once: the client's CPU is not what is measured). */
+  readonly putFrames: readonly Uint8Array[];
+  readonly getFrames: readonly Uint8Array[];
+  readonly serializableGetFrames: readonly Uint8Array[];
+  readonly casKeys: readonly Uint8Array[];
+}
+
+const PUT = METHODS['/etcdserverpb.KV/Put'];
+const RANGE = METHODS['/etcdserverpb.KV/Range'];
+const TXN = METHODS['/etcdserverpb.KV/Txn'];
+/** CAS_KEY_COUNT is how many keys the compare-and-swap workload contends on (issue 7). */
+export const CAS_KEY_COUNT = 100;
+
+/** makeDataSet encodes `keyCount` keys (`key/00000`…) with a `valueBytes` value. */
+export function makeDataSet(keyCount: number, valueBytes: number): DataSet {
+  const width = String(keyCount - 1).length;
+  const keys = Array.from({ length: keyCount }, (_, i) => Buffer.from(`key/${String(i).padStart(width, '0')}`));
+  const value = Buffer.alloc(valueBytes, 'v');
+  const casKeys = Array.from({ length: CAS_KEY_COUNT }, (_, i) => Buffer.from(`cas/${String(i).padStart(3, '0')}`));
+  return {
+    keyCount, valueBytes, keys, value, casKeys,
+    putFrames: keys.map((key) => PUT.request.encodeFrame({ ...PUT.request.create(), key, value })),
+    getFrames: keys.map((key) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key })),
+    serializableGetFrames: keys.map((key) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key, serializable: true })),
+  };
+}
+
+/** preload writes every key and every CAS key once, through the leader, 64 at a time. */
+export async function preload(target: BenchTarget, leaderIndex: number, data: DataSet): Promise<void> {
+  const leader = target.members[leaderIndex]!.client;
+  const frames = [...data.putFrames, ...data.casKeys.map((key) => PUT.request.encodeFrame({ ...PUT.request.create(), key, value: data.value }))];
+  let next = 0;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < frames.length) {
+      const frame = frames[next++]!;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await leader.unary(PUT.path, frame);
+          break;
+        } catch (error) {
+          if (attempt >= 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }
+  }));
+}
+
+/** RunContext is what a workload run needs besides its spec. */
+export interface RunContext {
+  readonly target: BenchTarget;
+  readonly leaderIndex: number;
+  readonly data: DataSet;
+  readonly window: Window;
+  readonly watchRatePerSecond: number;
+}
+
+/** WorkloadMeasured is a run's measurement plus a note for the table (success rate, achieved rate). */
+export interface WorkloadMeasured extends Measured {
+  readonly note: string;
+}
+
+/** runWorkload runs one workload against one target. */
+export async function runWorkload(spec: WorkloadSpec, ctx: RunContext): Promise<WorkloadMeasured> {
+  const { target, data, window } = ctx;
+  const leader = target.members[ctx.leaderIndex]!.client;
+  const members = target.members.map((m) => m.client);
+  const rngs = Array.from({ length: spec.clients }, (_, i) => new Xorshift32(0x5eed + i * 7919));
+  switch (spec.family) {
+    case 'put': {
+      const measured = await runClosedLoop(target, window, spec.clients, async (i) => {
+        const frame = data.putFrames[rngs[i]!.below(data.keyCount)]!;
+        PUT.response.decode(await leader.unary(PUT.path, frame));
+      });
+      return { ...measured, note: 'to the leader' };
+    }
+    case 'get':
+    case 'sget': {
+      const frames = spec.family === 'get' ? data.getFrames : data.serializableGetFrames;
+      let nextMember = 0;
+      let misses = 0;
+      const measured = await runClosedLoop(target, window, spec.clients, async (i) => {
+        const member = members[nextMember]!;
+        nextMember = (nextMember + 1) % members.length;
+        const response = RANGE.response.decode(await member.unary(RANGE.path, frames[rngs[i]!.below(data.keyCount)]!));
+        if (response.kvs.length !== 1) misses++;
+      });
+      return { ...measured, note: `round-robin over ${members.length} members${misses > 0 ? `; ${misses} empty ranges` : ''}` };
+    }
+    case 'txn': {
+      const known = new Array<bigint>(data.casKeys.length).fill(0n);
+      let succeeded = 0;
+      let total = 0;
+      const measured = await runClosedLoop(target, window, spec.clients, async (i) => {
+        const k = rngs[i]!.below(data.casKeys.length);
+        const key = data.casKeys[k]!;
+        const frame = TXN.request.encodeFrame(casRequest(key, known[k]!, data.value));
+        const response = TXN.response.decode(await leader.unary(TXN.path, frame));
+        total++;
+        if (response.succeeded) {
+          succeeded++;
+          known[k] = response.header?.revision ?? 0n;
+        } else {
+          const range = response.responses[0]?.response;
+          if (range?.$case === 'responseRange') known[k] = range.value.kvs[0]?.modRevision ?? 0n;
+        }
+      });
+      const rate = total === 0 ? 0 : (100 * succeeded) / total;
+      return { ...measured, note: `to the leader; ${rate.toFixed(0)}% of compares succeeded` };
+    }
+    case 'watch':
+      return await runWatchDelivery(ctx, spec.clients);
+    default:
+      return unreachable(spec.family);
+  }
+}
+
+/** casRequest: if key's mod revision is `expected`, put `value`; else read the key (to learn its revision). */
+function casRequest(key: Uint8Array, expected: bigint, value: Uint8Array): etcdserverpb.TxnRequest {
+  return {
+    compare: [{
+      result: etcdserverpb.Compare_CompareResult.EQUAL,
+      target: etcdserverpb.Compare_CompareTarget.MOD,
+      key,
+      targetUnion: { $case: 'modRevision', value: expected },
+      rangeEnd: new Uint8Array(0),
+    }],
+    success: [{ request: { $case: 'requestPut', value: { ...PUT.request.create(), key, value } } }],
+    failure: [{ request: { $case: 'requestRange', value: { ...RANGE.request.create(), key } } }],
+  };
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${String(x)}`);
+}
