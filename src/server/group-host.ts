@@ -327,6 +327,15 @@ export class GroupHost<R> {
     this.stats.readies++;
     const leader = this.node.raft.role === 'leader';
     if (leader) this.send(rd.messages);
+    // Committed entries already durable here (the same entry, by index and term, in the persisted
+    // log) are applied before this Ready's write: they are durable on a quorum and locally, so
+    // their callers need not wait for the fsync of entries proposed since. On a leader that is
+    // every committed entry (it counts its own copy only once durable).
+    const early = rd.snapshot ? 0 : this.durablePrefix(rd.committedEntries);
+    if (early > 0) {
+      this.applyEntries(rd.committedEntries.slice(0, early));
+      this.releaseReads();
+    }
     if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
       const started = this.now();
       this.persistStartedMs = started;
@@ -343,12 +352,24 @@ export class GroupHost<R> {
     if (this.stopped) return;
     if (!leader) this.send(rd.messages);
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
-    this.applyEntries(rd.committedEntries);
+    this.applyEntries(early > 0 ? rd.committedEntries.slice(early) : rd.committedEntries);
     if (rd.softState) this.onSoftState(rd.softState.leader);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     this.releaseReads();
     this.node.advance();
     await this.maybeSnapshot();
+  }
+
+  /** durablePrefix counts the leading entries that the persisted log already holds, same term. */
+  private durablePrefix(entries: readonly Entry[]): number {
+    const last = this.storage.lastIndex();
+    const first = this.storage.firstIndex();
+    let n = 0;
+    for (const e of entries) {
+      if (e.index > last || e.index < first || this.storage.term(e.index) !== e.term) break;
+      n++;
+    }
+    return n;
   }
 
   private send(messages: readonly Message[]): void {
