@@ -152,17 +152,17 @@ export function healForLiveness(world: World): void {
   world.scheduled.length = 0;
 
   const mostApplied = world.nodes.filter((n) => !n.removed && n.everMember)
-    .reduce<typeof world.nodes[number] | undefined>((best, n) => (best === undefined || n.sm.appliedIndex > best.sm.appliedIndex ? n : best), undefined);
-  const cs = mostApplied?.confState;
+    .reduce<typeof world.nodes[number] | undefined>((best, n) => (best === undefined || n.knownConfIndex > best.knownConfIndex ? n : best), undefined);
+  const cs = mostApplied?.knownConf;
   const settled = mostApplied !== undefined && cs !== undefined && cs.votersOutgoing.length === 0 &&
-    !membershipChangeInFlight(world, mostApplied.sm.appliedIndex);
+    !membershipChangeInFlight(world, mostApplied.knownConfIndex);
   const decommissioned = decommissionRemoved(world);
   const keepDown: NodeId[] = [];
   // Keep voters down only when every member applied the same configuration: while members
   // disagree (a lagging one may still count old voters, and a removed one may hold the longest
   // log and refuse votes), any voter may be the one the group needs.
   const members = world.nodes.filter((n) => !n.removed && n.everMember);
-  const agreed = settled && members.every((n) => sameVoters(n.confState.voters, cs.voters) && n.confState.votersOutgoing.length === 0);
+  const agreed = settled && members.every((n) => sameVoters(n.knownConf.voters, cs.voters) && n.knownConf.votersOutgoing.length === 0);
   if (agreed && decommissioned.length === 0) {
     const down = world.nodes.filter((n) => !n.up && cs.voters.includes(n.id)).map((n) => n.id);
     const tolerable = Math.floor((cs.voters.length - 1) / 2);
@@ -188,7 +188,7 @@ export function decommissionRemoved(world: World): NodeId[] {
   const stopped: NodeId[] = [];
   const members = world.nodes.filter((n) => !n.removed && n.everMember);
   for (const n of members) {
-    if (members.some((other) => other !== n && isMember(other.confState, n.id))) continue;
+    if (members.some((other) => other !== n && isMember(other.knownConf, n.id))) continue;
     if (n.up) n.shutdown();
     n.removed = true;
     n.restartAtTick = undefined;

@@ -61,8 +61,15 @@ export class SimNode {
   raw: RawNode | undefined;
   readonly disk: SimDisk;
   sm = new ListStateMachine();
-  /** confState is the configuration as of the last applied entry. */
+  /** confState is the configuration as of the last applied entry (of this incarnation). */
   confState: ConfState;
+  /**
+   * knownConf is the configuration at the highest index this node ever applied, across restarts
+   * (a restarted node re-applies from its snapshot and passes through older configurations);
+   * what an operator would consider the node's view of the membership.
+   */
+  knownConf: ConfState;
+  knownConfIndex: LogIndex;
   role: RoleT = Role.Follower;
   leader: NodeId = 0 as NodeId;
   term: Term = 0;
@@ -102,6 +109,8 @@ export class SimNode {
     this.disk = new SimDisk(initial, bootstrap && founder);
     // A bootstrapped founder learns its configuration by applying the bootstrap entries.
     this.confState = bootstrap && founder ? EMPTY_CONFIG : initial;
+    this.knownConf = initial;
+    this.knownConfIndex = bootstrap && founder ? initial.voters.length + initial.learners.length : 0;
     this.everMember = !bootstrap && founder;
     this.addAccepted = founder;
   }
@@ -326,6 +335,10 @@ export class SimNode {
         this.sm.applyValue(e.index, value);
         if (this.host.isProposer(value, this.id, this.incarnation)) checker.onAcknowledged(value, e.index);
       }
+    }
+    if (this.sm.appliedIndex >= this.knownConfIndex) {
+      this.knownConf = this.confState;
+      this.knownConfIndex = this.sm.appliedIndex;
     }
     for (const rs of rd.readStates) this.pendingReads.push(rs);
     raw.advance();
