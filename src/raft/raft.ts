@@ -399,9 +399,10 @@ export class Raft {
       // term may have moved on without an election it could see; answer so it learns our term
       // and steps down instead of being ignored forever.
       this.send({ type: 'MsgAppResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
-    } else if (m.type === 'MsgPreVote') {
-      // Tell a pre-candidate with a stale term that it lost, so it does not wait forever.
-      this.send({ type: 'MsgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+    } else if (m.type === 'MsgPreVote' || m.type === 'MsgVote') {
+      // Reject a (pre-)candidate with a stale term and tell it ours (§5.1), so it catches up
+      // instead of campaigning at a term nobody answers (without PreVote it could wait forever).
+      this.send({ type: m.type === 'MsgVote' ? 'MsgVoteResp' : 'MsgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
     } else {
       this.logger.debug('ignored a message with lower term', { id: this.id, term: this.term, type: m.type, from: m.from, msgTerm: m.term });
     }
