@@ -2,6 +2,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { nullLogger, type Logger } from '../../lib/logger.js';
+import { sniffFirstHeaders } from './authority-fix.js';
 import { GrpcCall, respondTrailersOnly, type CallHost } from './grpc-call.js';
 import { resolveServingLimits, type ServingLimits } from './limits.js';
 import type { MethodRegistry } from './method-registry.js';
@@ -37,6 +38,8 @@ export interface ServerStats {
   grpcUnknownMethod: number;
   grpcCompressedMessages: number;
   httpRequests: number;
+  /** authorityRewrittenConnections: HTTP/2 connections served through the :authority fix (authority-fix.ts). */
+  authorityRewrittenConnections: number;
 }
 
 const kSessionState = Symbol('concord.grpc.sessionState');
@@ -72,6 +75,7 @@ export class ClientPortServer implements CallHost {
     grpcUnknownMethod: 0,
     grpcCompressedMessages: 0,
     httpRequests: 0,
+    authorityRewrittenConnections: 0,
   };
   private readonly registry: MethodRegistry;
   private readonly http: HttpRequestHandler;
@@ -143,7 +147,10 @@ export class ClientPortServer implements CallHost {
   /**
    * onConnection reads the first bytes of a connection: the HTTP/2 client preface (gRPC clients
    * speak h2c with prior knowledge) goes to the HTTP/2 server, anything else to HTTP/1.1. The
-   * bytes read are put back; node's HTTP/2 session takes buffered socket data on start.
+   * bytes read are put back; node's HTTP/2 session takes buffered socket data on start. HTTP/2
+   * connections are read on up to their first header block (sniffFirstHeaders): one whose
+   * :authority nghttp2 would refuse (`http://host:port`, etcdctl) goes through the rewriting
+   * AuthorityFixStream, any other is handed over as the raw socket.
    */
   private onConnection(socket: net.Socket): void {
     this.stats.connectionsAccepted++;
@@ -160,15 +167,19 @@ export class ClientPortServer implements CallHost {
       if (isH2Prefix && compared < http2Preface.length) return; // need more bytes to decide
       socket.off('data', onData);
       clearTimeout(timer);
+      if (isH2Prefix) {
+        const sniff = { idleMs: this.limits.sessionIdleMs, logger: this.logger, onIdleClose: () => this.stats.sessionsClosedIdle++ };
+        sniffFirstHeaders(socket, seen, sniff, (connection, rewriting) => {
+          (socket as { isHttp2?: boolean }).isHttp2 = true;
+          if (rewriting) this.stats.authorityRewrittenConnections++;
+          this.h2.emit('connection', connection);
+        });
+        return;
+      }
       socket.pause();
       socket.unshift(seen);
-      if (isH2Prefix) {
-        (socket as { isHttp2?: boolean }).isHttp2 = true;
-        this.h2.emit('connection', socket);
-      } else {
-        this.h1.emit('connection', socket);
-        socket.resume();
-      }
+      this.h1.emit('connection', socket);
+      socket.resume();
     };
     socket.on('data', onData);
   }
