@@ -23,7 +23,7 @@ test('disk storage: a crash after the snapshot file but before its WAL marker ke
     const { storage } = await DiskStorage.open(dir, fs, options);
     await storage.persistReady({ entries: makeEntries(1, 20, 1) }, true);
     await storage.createSnapshot(5, CONF, new Uint8Array([5]));
-    fs.schedule({ kind: 'crash', op: 'append' }, { pathIncludes: '.wal' });
+    fs.schedule({ kind: 'crash', op: 'write' }, { pathIncludes: '.wal' });
     await assert.rejects(storage.createSnapshot(10, CONF, new Uint8Array([10])), crashed);
     await assert.rejects(storage.persistReady({ entries: [] }, true), crashed, 'failed for good');
     await storage.close().catch(() => {});

@@ -53,3 +53,27 @@ test('faulty fs: scripted fsync error, torn write, bit flip and disk full', asyn
     await f.close();
   });
 });
+
+test('faulty fs: a crash gives positionally overwritten bytes their synced content back', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const file = path.join(dir, 'w');
+    const f = await fs.openWritable(file);
+    await f.write(bytes(8, 0), 0);
+    await f.datasync();
+    await fs.syncDir(dir);
+    await f.write(bytes(3, 7), 2);
+    await f.datasync(); // durable: [0 0 7 7 7 0 0 0]
+    await f.write(bytes(2, 9), 3);
+    await f.write(bytes(4, 5), 6); // overwrites two bytes and extends the file by two
+    assert.deepEqual([...(await fsp.readFile(file))], [0, 0, 7, 9, 9, 0, 5, 5, 5, 5]);
+    assert.deepEqual([...(await f.read(2, 3))], [7, 9, 9]);
+    fs.crash();
+    await assert.rejects(f.write(bytes(1), 0), SimulatedCrashError);
+    await fs.restart();
+    assert.deepEqual([...(await fsp.readFile(file))], [0, 0, 7, 7, 7, 0, 0, 0]);
+    assert.equal(fs.stats.writes, 4);
+    assert.equal(fs.stats.datasyncs, 2);
+    await f.close();
+  });
+});

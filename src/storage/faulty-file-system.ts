@@ -1,9 +1,11 @@
 import type { Prng } from '../lib/prng.js';
-import { parentDir, type AppendFile, type FileSystem } from './file-system.js';
+import { parentDir, type AppendFile, type FileSystem, type WritableFile } from './file-system.js';
+import { TEMP_SUFFIX } from './wal-segment-name.js';
 
 /**
  * DiskFault is one scripted fault of a FaultyFileSystem, consumed by the first matching operation:
  * - `fsync-error`: the next `datasync` rejects with EIO and syncs nothing;
+ * (`append` faults also apply to the positional `write` of a WritableFile.)
  * - `torn-write`: the next `append` writes only its first `bytesKept` bytes (random if omitted),
  *   then rejects with EIO (`then: 'error'`) or crashes the file system (`then: 'crash'`, the
  *   prefix reached the platter and survives the crash);
@@ -17,7 +19,7 @@ export type DiskFault =
   | { readonly kind: 'crash'; readonly op: FileOp };
 
 /** FileOp names an operation of the FileSystem interface (for crash points and matching). */
-export type FileOp = 'append' | 'datasync' | 'rename' | 'unlink' | 'truncate' | 'syncDir' | 'openAppend';
+export type FileOp = 'append' | 'write' | 'datasync' | 'rename' | 'unlink' | 'truncate' | 'syncDir' | 'openAppend' | 'openWritable';
 
 /** FaultMatch narrows which operation consumes a scheduled fault. */
 export interface FaultMatch {
@@ -38,11 +40,19 @@ export interface FaultyFileSystemOptions {
   readonly bitFlipRate?: number;
 }
 
-/** FaultyFileSystemStats counts operations (tests assert "one fdatasync per batch" with it). */
+/**
+ * FaultyFileSystemStats counts operations (tests assert "one fdatasync per batch" with it).
+ * `datasyncs` counts every file; `tempDatasyncs` those of `*.tmp` files (segments and snapshots
+ * being prepared, e.g. a WAL segment's zero fill), so a test can tell them from the hot path.
+ */
 export interface FaultyFileSystemStats {
   appends: number;
   bytesAppended: number;
+  /** writes counts positional writes (WritableFile.write); bytesWritten their bytes. */
+  writes: number;
+  bytesWritten: number;
   datasyncs: number;
+  tempDatasyncs: number;
   dirSyncs: number;
   renames: number;
   unlinks: number;
@@ -65,6 +75,8 @@ export class SimulatedCrashError extends Error {
 interface TrackedFile {
   sizeBytes: number;
   syncedBytes: number;
+  /** undo holds the durable bytes overwritten by positional writes since the last datasync. */
+  undo: { readonly position: number; readonly bytes: Uint8Array }[];
 }
 
 type DirOp =
@@ -82,11 +94,14 @@ interface Scheduled {
  * random from a seeded Prng) and simulates crashes. It tracks, per file written through it, how
  * many bytes were made durable by `datasync`, and which creations and renames were made durable by
  * `syncDir`. `crash()` kills the "process": every later call (including on open handles) rejects.
- * `restart()` then applies what a power loss may do: unsynced bytes vanish, creations and renames
+ * `restart()` then applies what a power loss may do: unsynced bytes vanish (appended bytes are cut;
+ * positionally overwritten bytes get their last synced content back), creations and renames
  * not followed by a directory sync are undone; open handles stay dead. Unlinks are not undone.
  */
 export class FaultyFileSystem implements FileSystem {
-  readonly stats: FaultyFileSystemStats = { appends: 0, bytesAppended: 0, datasyncs: 0, dirSyncs: 0, renames: 0, unlinks: 0 };
+  readonly stats: FaultyFileSystemStats = {
+    appends: 0, bytesAppended: 0, writes: 0, bytesWritten: 0, datasyncs: 0, tempDatasyncs: 0, dirSyncs: 0, renames: 0, unlinks: 0,
+  };
   private readonly files = new Map<string, TrackedFile>();
   private dirOps: DirOp[] = [];
   private scheduled: Scheduled[] = [];
@@ -121,10 +136,13 @@ export class FaultyFileSystem implements FileSystem {
   async restart(): Promise<void> {
     if (!this.crashed) this.crash();
     for (const [file, tracked] of this.files) {
-      if (tracked.sizeBytes > tracked.syncedBytes && (await this.inner.exists(file))) {
+      const exists = await this.inner.exists(file);
+      if (tracked.undo.length > 0 && exists) await this.undoWrites(file, tracked.undo);
+      if (tracked.sizeBytes > tracked.syncedBytes && exists) {
         await this.inner.truncate(file, tracked.syncedBytes);
       }
       tracked.sizeBytes = tracked.syncedBytes;
+      tracked.undo = [];
     }
     for (const op of this.dirOps.reverse()) {
       if (op.kind === 'create') {
@@ -145,11 +163,19 @@ export class FaultyFileSystem implements FileSystem {
     const existed = await this.inner.exists(file);
     const handle = await this.inner.openAppend(file);
     if (!existed) this.dirOps.push({ kind: 'create', dir: parentDir(file), file });
-    if (!this.files.has(file)) {
-      const sizeBytes = existed ? await this.inner.fileBytes(file) : 0;
-      this.files.set(file, { sizeBytes, syncedBytes: sizeBytes });
-    }
+    await this.track(file, existed);
     return new FaultyAppendFile(this, handle, this.epoch);
+  }
+
+  async openWritable(file: string): Promise<WritableFile> {
+    await this.enter('openWritable', file);
+    const openWritable = this.inner.openWritable;
+    if (!openWritable) throw new Error('FaultyFileSystem.openWritable needs an inner file system with openWritable');
+    const existed = await this.inner.exists(file);
+    const handle = await openWritable.call(this.inner, file);
+    if (!existed) this.dirOps.push({ kind: 'create', dir: parentDir(file), file });
+    await this.track(file, existed);
+    return new FaultyWritableFile(this, handle, this.epoch);
   }
 
   async readFile(file: string): Promise<Uint8Array> {
@@ -189,6 +215,7 @@ export class FaultyFileSystem implements FileSystem {
     if (tracked) {
       tracked.sizeBytes = lengthBytes;
       tracked.syncedBytes = lengthBytes;
+      tracked.undo = tracked.undo.filter((u) => u.position < lengthBytes);
     }
   }
 
@@ -232,26 +259,68 @@ export class FaultyFileSystem implements FileSystem {
       const kept = bytes.subarray(0, Math.min(fault.bytesKept ?? this.draw(bytes.byteLength), bytes.byteLength));
       await this.writeTracked(handle, tracked, kept);
       if (fault.then === 'crash') {
-        if (tracked) tracked.syncedBytes = tracked.sizeBytes;
+        if (tracked) this.markSynced(tracked);
         this.crash();
         throw new SimulatedCrashError(`crashed during a torn write of ${handle.path}`);
       }
       throw new InjectedFaultError('EIO', `torn write of ${handle.path} (${kept.byteLength} of ${bytes.byteLength} bytes)`);
     }
     await this.writeTracked(handle, tracked, bytes);
+    this.checkHandle(epoch); // crashed while the write was in flight: it never returned
     if (this.bytesFree !== undefined) this.bytesFree -= bytes.byteLength;
   }
 
+  /**
+   * writeThrough implements FaultyWritableFile.write with the fault plan applied. Only bytes that
+   * extend the file count against `setBytesFree` (overwriting allocated blocks needs no space).
+   */
+  async writeThrough(handle: WritableFile, epoch: number, bytes: Uint8Array, position: number): Promise<void> {
+    await this.enter('write', handle.path, epoch);
+    const tracked = this.files.get(handle.path);
+    const fault = this.take(handle.path, (f) => f.kind === 'torn-write' || f.kind === 'bit-flip') ??
+      this.randomWriteFault(bytes.byteLength);
+    this.stats.writes++;
+    if (fault?.kind === 'bit-flip' && bytes.byteLength > 0) {
+      bytes = bytes.slice();
+      const bit = (fault.bitOffset ?? this.draw(bytes.byteLength * 8)) % (bytes.byteLength * 8);
+      bytes[bit >> 3] = bytes[bit >> 3]! ^ (1 << (bit & 7));
+    }
+    const sizeBytes = tracked?.sizeBytes ?? 0;
+    const growthBytes = Math.max(0, position + bytes.byteLength - Math.max(sizeBytes, position));
+    if (this.bytesFree !== undefined && growthBytes > this.bytesFree) {
+      const kept = bytes.subarray(0, bytes.byteLength - (growthBytes - this.bytesFree));
+      await this.writeTrackedAt(handle, tracked, kept, position);
+      this.bytesFree = 0;
+      throw new InjectedFaultError('ENOSPC', `no space left on device writing ${handle.path}`);
+    }
+    if (fault?.kind === 'torn-write') {
+      const kept = bytes.subarray(0, Math.min(fault.bytesKept ?? this.draw(bytes.byteLength), bytes.byteLength));
+      await this.writeTrackedAt(handle, tracked, kept, position);
+      if (fault.then === 'crash') {
+        if (tracked) this.markSynced(tracked);
+        this.crash();
+        throw new SimulatedCrashError(`crashed during a torn write of ${handle.path}`);
+      }
+      throw new InjectedFaultError('EIO', `torn write of ${handle.path} (${kept.byteLength} of ${bytes.byteLength} bytes)`);
+    }
+    await this.writeTrackedAt(handle, tracked, bytes, position);
+    this.checkHandle(epoch); // crashed while the write was in flight: it never returned
+    if (this.bytesFree !== undefined) this.bytesFree -= growthBytes;
+  }
+
   /** datasyncThrough implements FaultyAppendFile.datasync with the fault plan applied. */
-  async datasyncThrough(handle: AppendFile, epoch: number): Promise<void> {
+  async datasyncThrough(handle: AppendFile | WritableFile, epoch: number): Promise<void> {
     await this.enter('datasync', handle.path, epoch);
     const fault = this.take(handle.path, (f) => f.kind === 'fsync-error') ??
       (this.roll(this.options.fsyncErrorRate) ? { kind: 'fsync-error' as const } : undefined);
     if (fault) throw new InjectedFaultError('EIO', `fdatasync of ${handle.path} failed`);
     await handle.datasync();
+    // A crash while the call was in flight (another caller's operation): the process never saw it return.
+    this.checkHandle(epoch);
     this.stats.datasyncs++;
+    if (handle.path.endsWith(TEMP_SUFFIX)) this.stats.tempDatasyncs++;
     const tracked = this.files.get(handle.path);
-    if (tracked && this.epoch === epoch) tracked.syncedBytes = tracked.sizeBytes;
+    if (tracked) this.markSynced(tracked);
   }
 
   /** checkHandle rejects calls on a handle opened before a crash. */
@@ -264,6 +333,40 @@ export class FaultyFileSystem implements FileSystem {
     if (bytes.byteLength > 0) await handle.append([bytes]);
     this.stats.bytesAppended += bytes.byteLength;
     if (tracked) tracked.sizeBytes += bytes.byteLength;
+  }
+
+  private async writeTrackedAt(handle: WritableFile, tracked: TrackedFile | undefined, bytes: Uint8Array, position: number): Promise<void> {
+    if (bytes.byteLength === 0) return;
+    if (tracked && position < tracked.syncedBytes) {
+      // Remember the durable bytes this write covers, so a crash can put them back.
+      const old = await handle.read(position, Math.min(bytes.byteLength, tracked.syncedBytes - position));
+      tracked.undo.push({ position, bytes: old });
+    }
+    await handle.write(bytes, position);
+    this.stats.bytesWritten += bytes.byteLength;
+    if (tracked) tracked.sizeBytes = Math.max(tracked.sizeBytes, position + bytes.byteLength);
+  }
+
+  private markSynced(tracked: TrackedFile): void {
+    tracked.syncedBytes = tracked.sizeBytes;
+    tracked.undo = [];
+  }
+
+  /** undoWrites restores the bytes unsynced positional writes overwrote, newest first. */
+  private async undoWrites(file: string, undo: readonly { position: number; bytes: Uint8Array }[]): Promise<void> {
+    const handle = await this.inner.openWritable!(file);
+    try {
+      for (let i = undo.length - 1; i >= 0; i--) await handle.write(undo[i]!.bytes, undo[i]!.position);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async track(file: string, existed: boolean): Promise<void> {
+    if (this.files.has(file)) return;
+    const sizeBytes = existed ? await this.inner.fileBytes(file) : 0;
+    this.files.set(file, { sizeBytes, syncedBytes: sizeBytes, undo: [] });
   }
 
   private async enter(op: FileOp, file: string, epoch?: number): Promise<void> {
@@ -325,6 +428,31 @@ class FaultyAppendFile implements AppendFile {
 
   append(chunks: readonly Uint8Array[]): Promise<void> {
     return this.owner.appendThrough(this.inner, this.epoch, chunks);
+  }
+
+  datasync(): Promise<void> {
+    return this.owner.datasyncThrough(this.inner, this.epoch);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close();
+  }
+}
+
+class FaultyWritableFile implements WritableFile {
+  constructor(private readonly owner: FaultyFileSystem, private readonly inner: WritableFile, private readonly epoch: number) {}
+
+  get path(): string {
+    return this.inner.path;
+  }
+
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    return this.owner.writeThrough(this.inner, this.epoch, bytes, position);
+  }
+
+  async read(position: number, lengthBytes: number): Promise<Uint8Array> {
+    this.owner.checkHandle(this.epoch);
+    return this.inner.read(position, lengthBytes);
   }
 
   datasync(): Promise<void> {

@@ -1,5 +1,7 @@
+import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { assert } from '../lib/assert.js';
 
 /**
  * AppendFile is a file opened for appending: every `append` lands at the current end. Bytes are
@@ -18,6 +20,26 @@ export interface AppendFile {
 }
 
 /**
+ * WritableFile is a file written at explicit byte positions (pwrite), used for preallocated WAL
+ * segments: overwriting bytes that are already allocated does not change the file's size, so an
+ * fdatasync flushes data blocks only (no size change to commit through the file system journal).
+ * Bytes are durable only after `datasync` resolves; a rejected `write` or `datasync` means the
+ * file's contents past the last successful `datasync` are unknown (DESIGN §4: treat as fatal).
+ */
+export interface WritableFile {
+  /** path is the file's path as opened. */
+  readonly path: string;
+  /** write writes all of `bytes` at byte `position` (partial writes retried); the file grows if shorter. */
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  /** read returns up to `lengthBytes` bytes at `position` (fewer at the end of the file). */
+  read(position: number, lengthBytes: number): Promise<Uint8Array>;
+  /** datasync makes every written byte durable (fdatasync). */
+  datasync(): Promise<void>;
+  /** close releases the descriptor; it does not sync. */
+  close(): Promise<void>;
+}
+
+/**
  * FileSystem is the storage layer's whole view of the disk (hashicorp/raft-style small interface),
  * so tests can inject faults and crashes. Paths are plain strings; directories are created with
  * `mkdirp` and made durable with `syncDir`. Every failure is a rejected promise.
@@ -25,6 +47,12 @@ export interface AppendFile {
 export interface FileSystem {
   /** openAppend opens `file` for appending, creating it (empty) if it does not exist. */
   openAppend(file: string): Promise<AppendFile>;
+  /**
+   * openWritable opens `file` for positional reads and writes, creating it (empty) if it does not
+   * exist. Optional so that thin test wrappers need not forward it: without it the WAL appends to
+   * segments that it does not preallocate (slower fdatasync, same format).
+   */
+  openWritable?(file: string): Promise<WritableFile>;
   /** readFile returns the whole content of `file`. */
   readFile(file: string): Promise<Uint8Array>;
   /** fileBytes returns the size of `file` in bytes. */
@@ -49,6 +77,10 @@ export interface FileSystem {
 export class NodeFileSystem implements FileSystem {
   async openAppend(file: string): Promise<AppendFile> {
     return new NodeAppendFile(file, await fsp.open(file, 'a'));
+  }
+
+  async openWritable(file: string): Promise<WritableFile> {
+    return new NodeWritableFile(file, await fsp.open(file, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o666));
   }
 
   async readFile(file: string): Promise<Uint8Array> {
@@ -124,6 +156,62 @@ class NodeAppendFile implements AppendFile {
   async close(): Promise<void> {
     await this.handle.close();
   }
+}
+
+class NodeWritableFile implements WritableFile {
+  constructor(readonly path: string, private readonly handle: fsp.FileHandle) {}
+
+  async write(bytes: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.byteLength - done, position + done);
+      done += bytesWritten;
+    }
+  }
+
+  async read(position: number, lengthBytes: number): Promise<Uint8Array> {
+    const out = new Uint8Array(lengthBytes);
+    let done = 0;
+    while (done < lengthBytes) {
+      const { bytesRead } = await this.handle.read(out, done, lengthBytes - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return out.subarray(0, done);
+  }
+
+  async datasync(): Promise<void> {
+    await this.handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/**
+ * openWritableOrAppend opens `file` for positional writes when `fs` can, else adapts an append
+ * handle whose writes must land at the end of the file (`sizeBytes` is its current size); the
+ * second form cannot read and cannot overwrite. `positional` says which one was opened.
+ */
+export async function openWritableOrAppend(fs: FileSystem, file: string, sizeBytes: number): Promise<{ file: WritableFile; positional: boolean }> {
+  if (fs.openWritable) return { file: await fs.openWritable(file), positional: true };
+  const append = await fs.openAppend(file);
+  let endBytes = sizeBytes;
+  return {
+    positional: false,
+    file: {
+      path: append.path,
+      write: async (bytes, position) => {
+        assert(position === endBytes, () => `append-only file ${file}: write at ${position}, end is ${endBytes}`);
+        await append.append([bytes]);
+        endBytes += bytes.byteLength;
+      },
+      read: () => Promise.reject(new Error(`append-only file ${file} cannot be read through its handle`)),
+      datasync: () => append.datasync(),
+      close: () => append.close(),
+    },
+  };
 }
 
 /** dropWritten returns what is left of `chunks` after a partial write of `bytes`. */

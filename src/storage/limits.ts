@@ -9,6 +9,8 @@ export const STORAGE_LIMITS = {
   segmentBytesDefault: 64 * 1024 * 1024,
   /** segmentBytesMin is the smallest configurable segment size (tests use small segments). */
   segmentBytesMin: 1024,
+  /** preallocateChunkBytes is the size of each zero-filling write when a segment is preallocated (1 MiB). */
+  preallocateChunkBytes: 1024 * 1024,
   /** recordBytesMax bounds one WAL record's payload; larger lengths on disk are corruption. */
   recordBytesMax: 64 * 1024 * 1024,
   /** snapshotBytesMax bounds a snapshot file (its data length is a u32 on disk). */
@@ -18,5 +20,6 @@ export const STORAGE_LIMITS = {
 } as const;
 
 assert(STORAGE_LIMITS.segmentBytesMin < STORAGE_LIMITS.segmentBytesDefault, 'segment size bounds');
+assert(STORAGE_LIMITS.preallocateChunkBytes > 0, 'preallocation writes something');
 assert(STORAGE_LIMITS.recordBytesMax <= 0xffff_ffff, 'record length is a u32 on disk');
 assert(STORAGE_LIMITS.snapshotsRetainedDefault >= 1, 'the current snapshot is always kept');

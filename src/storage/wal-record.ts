@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
 import { unreachable } from '../lib/assert.js';
 import type { Entry, HardState, LogIndex, Term } from '../raft/types.js';
@@ -7,12 +8,25 @@ import { StorageError, StorageErrorCode } from './errors.js';
 import { STORAGE_LIMITS } from './limits.js';
 
 /**
- * WAL records (format version 1). Each record is
+ * WAL records. Each record is
  *   u32 payloadLength | u32 crc | u8 type | payload
  * little-endian; `crc` is CRC-32 over the length field, the type byte and the payload (so a
  * damaged length is caught as well). Payloads use the wire codecs of src/raft/wire-codec.ts.
+ *
+ * WAL_FORMAT_VERSION is the version new segments are written with. Version 2 segments are
+ * preallocated: the records are followed by zeros up to the end of the file, and the first
+ * all-zero record header followed only by zeros is the segment's clean logical end. Version 1
+ * segments end at the end of the file (zeros there are a torn tail). The records are the same.
  */
-export const WAL_FORMAT_VERSION = 1;
+export const WAL_FORMAT_VERSION = 2;
+
+/** WAL_FORMAT_VERSIONS_READABLE are the segment versions this build recovers. */
+export const WAL_FORMAT_VERSIONS_READABLE: readonly number[] = [1, 2];
+
+/** formatHasZeroTail says whether segments of `formatVersion` may end in a preallocated zero tail. */
+export function formatHasZeroTail(formatVersion: number): boolean {
+  return formatVersion >= 2;
+}
 
 /** RECORD_HEADER_BYTES is the size of length + crc + type. */
 export const RECORD_HEADER_BYTES = 9;
@@ -98,6 +112,9 @@ export class RecordEncoder {
   }
 }
 
+/** SEGMENT_END_BYTES_MAX is the largest framed segment-end record (room kept for it in a segment). */
+export const SEGMENT_END_BYTES_MAX = encodeRecords([{ type: 'segment-end', seq: Number.MAX_SAFE_INTEGER }]).byteLength;
+
 /** encodeRecords frames `records` into one buffer. */
 export function encodeRecords(records: readonly WalRecord[]): Uint8Array {
   const encoder = new RecordEncoder();
@@ -179,12 +196,35 @@ export function scanRecords(bytes: Uint8Array): SegmentScan {
  * findIntactRecordAfter returns the offset of the first position after `offset` where an intact
  * record (length in bounds, CRC matching) starts, or undefined. A torn write leaves nothing
  * intact after the tear; finding an intact record means the damage is in the middle of the log.
+ * Only positions before `dataEndBytes(bytes) - 8` are tried: every record has a non-zero type
+ * byte at +8, so none starts inside a zero tail (a preallocated segment is mostly zeros).
  */
 export function findIntactRecordAfter(bytes: Uint8Array, offset: number): number | undefined {
-  for (let at = offset + 1; at + RECORD_HEADER_BYTES <= bytes.byteLength; at++) {
+  const startLimit = dataEndBytes(bytes) - (RECORD_HEADER_BYTES - 1);
+  for (let at = offset + 1; at < startLimit && at + RECORD_HEADER_BYTES <= bytes.byteLength; at++) {
+    if (bytes[at + RECORD_HEADER_BYTES - 1] === 0) {
+      // No record has type 0: skip to the next non-zero byte (zero runs can be megabytes long).
+      at = nextNonZero(bytes, at + RECORD_HEADER_BYTES - 1) - RECORD_HEADER_BYTES; // the loop adds 1
+      continue;
+    }
     if (typeof checkFraming(bytes, at) === 'number') return at;
   }
   return undefined;
+}
+
+/** nextNonZero is the index of the first non-zero byte at or after `from` (bytes.byteLength if none). */
+function nextNonZero(bytes: Uint8Array, from: number): number {
+  let at = from;
+  while (at < bytes.byteLength) {
+    const end = Math.min(bytes.byteLength, at + ZERO_CHUNK.byteLength);
+    if (isZeroRange(bytes, at, end)) {
+      at = end;
+      continue;
+    }
+    while (bytes[at] === 0) at++;
+    return at;
+  }
+  return bytes.byteLength;
 }
 
 /** checkFraming returns the end offset of an intact record at `offset`, or what is wrong. */
@@ -248,6 +288,31 @@ export const SECTOR_BYTES = 512;
 export function isTornTail(bytes: Uint8Array, offset: number): boolean {
   const next = findIntactRecordAfter(bytes, offset);
   return next === undefined || hasZeroSector(bytes, offset, next);
+}
+
+const ZERO_CHUNK = new Uint8Array(64 * 1024);
+
+/** isZeroRange says whether bytes[from, to) are all zero (memcmp against a zero chunk). */
+export function isZeroRange(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let at = from; at < to; at += ZERO_CHUNK.byteLength) {
+    const end = Math.min(to, at + ZERO_CHUNK.byteLength);
+    if (Buffer.compare(bytes.subarray(at, end), ZERO_CHUNK.subarray(0, end - at)) !== 0) return false;
+  }
+  return true;
+}
+
+/** dataEndBytes is one past the last non-zero byte of `bytes` (0 if all are zero). */
+export function dataEndBytes(bytes: Uint8Array): number {
+  let end = bytes.byteLength;
+  while (end > 0) {
+    const start = Math.max(0, end - ZERO_CHUNK.byteLength);
+    if (!isZeroRange(bytes, start, end)) {
+      while (bytes[end - 1] === 0) end--;
+      return end;
+    }
+    end = start;
+  }
+  return 0;
 }
 
 function hasZeroSector(bytes: Uint8Array, from: number, to: number): boolean {

@@ -8,6 +8,7 @@ import { StorageErrorCode, WalCorruptionError, isStorageError } from './errors.j
 import { FaultyFileSystem, SimulatedCrashError } from './faulty-file-system.js';
 import { NodeFileSystem } from './file-system.js';
 import { TEST_IDENTITY, describeLog, makeEntries, makeEntry, withTempDir } from './test-support.js';
+import { scanRecords } from './wal-record.js';
 import { Wal, type WalOptions } from './wal.js';
 
 const options: WalOptions = { identity: TEST_IDENTITY };
@@ -22,6 +23,12 @@ async function reopen(dir: string, opts: WalOptions = options, fs = new NodeFile
 async function lastSegment(dir: string): Promise<string> {
   const names = (await fsp.readdir(dir)).filter((n) => n.endsWith('.wal')).sort();
   return path.join(dir, names[names.length - 1]!);
+}
+
+/** logicalEnd is where the records of a segment end (its zero tail, if preallocated, starts there). */
+function logicalEnd(bytes: Uint8Array): number {
+  const records = scanRecords(bytes).records;
+  return records[records.length - 1]!.endOffset;
 }
 
 test('wal: saved entries and hard state come back after reopen', async () => {
@@ -59,13 +66,17 @@ test('wal: a torn tail is truncated and the WAL keeps working', async () => {
     await wal.save(hs(1, 0), makeEntries(4, 6, 1, 100), true);
     await wal.close();
     const file = await lastSegment(dir);
-    const size = (await fsp.stat(file)).size;
-    await fsp.truncate(file, size - 50); // the last write stopped part-way
+    const bytes = await fsp.readFile(file);
+    const end = logicalEnd(bytes);
+    bytes.fill(0, end - 50, end); // the last write stopped part-way (the preallocated zeros show)
+    await fsp.writeFile(file, bytes);
     const first = await Wal.open(dir, new NodeFileSystem(), options);
     assert.ok(first.recovery.tornTail, 'torn tail reported');
     assert.equal(first.recovery.tornTail.path, file);
     assert.equal(describeLog(first.recovery.entries), '1/1 2/1 3/1 4/1 5/1');
-    assert.equal((await fsp.stat(file)).size, first.recovery.tornTail.offsetBytes, 'file truncated at the tear');
+    const after = await fsp.readFile(file);
+    assert.equal(after.byteLength, bytes.byteLength, 'a preallocated segment keeps its size');
+    assert.ok(after.subarray(first.recovery.tornTail.offsetBytes).every((b) => b === 0), 'torn bytes zeroed');
     await first.wal.save(undefined, makeEntries(6, 7, 2), true);
     await first.wal.close();
     const second = await reopen(dir);
@@ -81,7 +92,7 @@ test('wal: a flipped bit mid-log is corruption naming the file and offset', asyn
     await wal.close();
     const file = await lastSegment(dir);
     const bytes = await fsp.readFile(file);
-    const at = Math.floor(bytes.byteLength / 2);
+    const at = Math.floor(logicalEnd(bytes) / 2);
     bytes[at] = bytes[at]! ^ 0x10;
     await fsp.writeFile(file, bytes);
     await assert.rejects(Wal.open(dir, new NodeFileSystem(), options), (error: unknown) => {
@@ -105,7 +116,8 @@ test('wal: a flipped bit in the final record of the last segment is a torn tail'
     await wal.close();
     const file = await lastSegment(dir);
     const bytes = await fsp.readFile(file);
-    bytes[bytes.byteLength - 10] = bytes[bytes.byteLength - 10]! ^ 1;
+    const end = logicalEnd(bytes);
+    bytes[end - 10] = bytes[end - 10]! ^ 1;
     await fsp.writeFile(file, bytes);
     const recovery = await reopen(dir);
     assert.ok(recovery.tornTail);
@@ -118,7 +130,7 @@ test('wal: a zeroed sector followed by intact records (unsynced pages written ou
   await withTempDir(async (dir) => {
     const { wal } = await Wal.open(dir, new NodeFileSystem(), options);
     await wal.save(hs(1, 0), makeEntries(1, 2, 1), true);
-    const synced = (await fsp.stat(await lastSegment(dir))).size;
+    const synced = logicalEnd(await fsp.readFile(await lastSegment(dir)));
     await wal.save(undefined, makeEntries(3, 40, 1, 100), false);
     await wal.close();
     const file = await lastSegment(dir);
@@ -142,7 +154,9 @@ test('wal: damage in a sealed segment is corruption even at its end', async () =
     const firstSegment = path.join(dir, wal.segmentNames[0]!);
     await wal.close();
     const bytes = await fsp.readFile(firstSegment);
-    await fsp.writeFile(firstSegment, bytes.subarray(0, bytes.byteLength - 3));
+    const end = logicalEnd(bytes);
+    bytes.fill(0, end - 3, end); // its segment-end record loses its last bytes
+    await fsp.writeFile(firstSegment, bytes);
     await assert.rejects(reopen(dir, opts), (error: unknown) => {
       assert.ok(error instanceof WalCorruptionError);
       assert.equal(error.path, firstSegment);
@@ -167,23 +181,52 @@ test('wal: a failed fdatasync fails the WAL for good', async () => {
   });
 });
 
-test('wal: disk full (ENOSPC) fails the WAL for good and recovery drops the partial record', async () => {
+test('wal: disk full (ENOSPC) while preallocating the next segment fails the WAL at rollover, acknowledged batches survive', async () => {
   await withTempDir(async (dir) => {
     const fs = new FaultyFileSystem(new NodeFileSystem());
-    const { wal } = await Wal.open(dir, fs, options);
+    const opts = { ...options, segmentBytesMax: 4096 };
+    const { wal } = await Wal.open(dir, fs, opts);
     await wal.save(hs(1, 0), makeEntries(1, 2, 1), true);
-    fs.setBytesFree(100);
-    await assert.rejects(wal.save(hs(1, 2), makeEntries(3, 10, 1, 50), true), (e: unknown) => {
+    fs.setBytesFree(100); // writes inside the preallocated segment need no space; the next segment's zero fill does
+    let acked = 2;
+    await assert.rejects((async () => {
+      for (let i = 3; i < 100; i++) {
+        await wal.save(hs(1, i - 1), [makeEntry(i, 1, 50)], true);
+        acked = i;
+      }
+    })(), (e: unknown) => {
       assert.ok(isStorageError(e, StorageErrorCode.WalFailed));
       assert.match(e.message, /ENOSPC/);
       return true;
     });
+    assert.ok(acked > 10, `${acked} entries fit in the first segment`);
     fs.setBytesFree(undefined);
-    await assert.rejects(wal.save(undefined, makeEntries(3, 3, 1), true), (e: unknown) => isStorageError(e, StorageErrorCode.WalFailed));
+    await assert.rejects(wal.save(undefined, [makeEntry(acked + 1, 1)], true), (e: unknown) => isStorageError(e, StorageErrorCode.WalFailed));
     await wal.close();
-    const recovery = await reopen(dir);
+    const recovery = await reopen(dir, opts);
+    assert.equal(recovery.entries.length, acked);
+    assert.deepEqual((await fsp.readdir(dir)).filter((n) => n.endsWith('.tmp')), [], 'the partial zero fill is deleted');
+  });
+});
+
+test('wal: disk full (ENOSPC) on a batch larger than the preallocated segment drops the partial record', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const opts = { ...options, segmentBytesMax: 4096 };
+    const { wal } = await Wal.open(dir, fs, opts);
+    await wal.save(hs(1, 0), makeEntries(1, 2, 1), true);
+    fs.setBytesFree(4096 + 100); // the next segment's zero fill fits, the batch written past its end does not
+    await assert.rejects(wal.save(hs(1, 2), makeEntries(3, 10, 1, 1000), true), (e: unknown) => {
+      assert.ok(isStorageError(e, StorageErrorCode.WalFailed));
+      assert.match(e.message, /ENOSPC/);
+      return true;
+    });
+    await wal.close();
+    fs.setBytesFree(undefined);
+    const recovery = await reopen(dir, opts);
     assert.ok(recovery.tornTail, 'the partial write is a torn tail');
-    assert.equal(describeLog(recovery.entries).startsWith('1/1 2/1'), true);
+    assert.ok(recovery.entries.length >= 2 && recovery.entries.length < 10, 'whole records of the partial write at most');
+    assert.equal(describeLog(recovery.entries), describeLog(makeEntries(1, 2, 1).concat(makeEntries(3, recovery.entries.length, 1, 1000))));
   });
 });
 
@@ -193,7 +236,7 @@ test('wal: group commit — one save of many entries is one write and one fdatas
     const { wal } = await Wal.open(dir, fs, options);
     const before = { ...fs.stats };
     await wal.save(hs(1, 0), makeEntries(1, 500, 1), true);
-    assert.equal(fs.stats.appends - before.appends, 1);
+    assert.equal(fs.stats.writes - before.writes, 1);
     assert.equal(fs.stats.datasyncs - before.datasyncs, 1);
     // Saves issued together while one is in flight share the next write and fsync.
     const mid = { ...fs.stats };
@@ -291,7 +334,7 @@ test('wal: crashes keep every acknowledged batch and never a partial record (see
       const crashAfter = 5 + rand(30);
       for (let i = 0; i < crashAfter + 5; i++) {
         if (i === crashAfter) {
-          if (torn) fs.schedule({ kind: 'torn-write', then: 'crash' });
+          if (torn) fs.schedule({ kind: 'torn-write', then: 'crash' }, { pathIncludes: '.wal' });
           else break;
         }
         const start = last > 3 && rand(5) === 0 ? last - rand(3) : last + 1; // sometimes repair the tail

@@ -3,20 +3,25 @@ import { assert } from '../lib/assert.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type LogIndex } from '../raft/types.js';
 import { StorageError, StorageErrorCode, WalCorruptionError } from './errors.js';
-import type { AppendFile, FileSystem } from './file-system.js';
+import { openWritableOrAppend, type FileSystem, type WritableFile } from './file-system.js';
 import { STORAGE_LIMITS } from './limits.js';
 import {
-  CLUSTER_ID_BYTES_MAX, RecordEncoder, WAL_FORMAT_VERSION, encodeRecords, isTornTail, scanRecords,
+  CLUSTER_ID_BYTES_MAX, SEGMENT_END_BYTES_MAX, WAL_FORMAT_VERSION, WAL_FORMAT_VERSIONS_READABLE, dataEndBytes,
+  encodeRecords, formatHasZeroTail, isTornTail, isZeroRange, scanRecords,
   type ScannedRecord, type SnapshotMarker, type WalIdentity, type WalRecord,
 } from './wal-record.js';
 import { WalReplay } from './wal-replay.js';
-import { TEMP_SUFFIX, parseSegmentName, segmentName, type SegmentName } from './wal-segment-name.js';
+import { createSegment, prepareSegment, type OpenSegment } from './wal-segment-file.js';
+import { TEMP_SUFFIX, parseSegmentName, type SegmentName } from './wal-segment-name.js';
 
 /** WalOptions configure one group's WAL. */
 export interface WalOptions {
   /** identity is written into every segment header and checked on open. */
   readonly identity: WalIdentity;
-  /** segmentBytesMax: a segment is sealed when the next batch would take it past this size. */
+  /**
+   * segmentBytesMax: a segment is sealed when the next batch (plus its segment-end record) would
+   * take it past this size. Segments are preallocated (zero-filled) to this size.
+   */
   readonly segmentBytesMax?: number;
   readonly logger?: Logger;
 }
@@ -28,10 +33,14 @@ export interface WalBatch {
   readonly hardState?: HardState | undefined;
 }
 
-/** TornTail reports the bytes cut from the last segment on recovery. */
+/**
+ * TornTail reports the bytes dropped from the last segment on recovery: cut off (version 1
+ * segments, or no positional writes) or overwritten with zeros (preallocated version 2 segments).
+ */
 export interface TornTail {
   readonly path: string;
   readonly offsetBytes: number;
+  /** bytesDropped counts the bytes from the tear to the last non-zero byte. */
   readonly bytesDropped: number;
   readonly problem: string;
 }
@@ -69,11 +78,21 @@ const NO_SNAPSHOT: SnapshotMarker = { index: 0, term: 0, installed: false };
  * commit): one write and at most one fdatasync per flush, however many entries. A save resolves
  * after its bytes are written and, when `mustSync`, durable. Any failed write or fsync fails the
  * WAL for good: that save and every later call reject with CONCORD_WAL_FAILED (DESIGN §4).
+ *
+ * Segments are preallocated (when the FileSystem has `openWritable`): records are written at
+ * explicit positions into a file already zero-filled to `segmentBytesMax`, so an fdatasync flushes
+ * data blocks only. Once the current segment is half full, the next one is zero-filled in a temp
+ * file in the background (off the hot path, like etcd's file pipeline) and renamed into place at
+ * rollover.
  */
 export class Wal {
-  private file: AppendFile;
+  private file: WritableFile;
+  private readonly positional: boolean;
   private segments: SegmentName[];
+  /** segmentBytes is the logical end of the current segment: where the next write goes. */
   private segmentBytes: number;
+  /** preparing is the background zero fill of the next segment's temp file (its path, or its error). */
+  private preparing: { readonly seq: number; readonly done: Promise<string | Error> } | undefined;
   private pending: PendingBatch[] = [];
   private flushing = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -91,25 +110,27 @@ export class Wal {
     private readonly fs: FileSystem,
     private readonly identity: WalIdentity,
     options: WalOptions,
-    file: AppendFile,
+    opened: OpenSegment,
     segments: SegmentName[],
-    segmentBytes: number,
     position: LogPosition,
   ) {
     this.segmentBytesMax = options.segmentBytesMax ?? STORAGE_LIMITS.segmentBytesDefault;
     this.logger = options.logger ?? nullLogger;
-    this.file = file;
+    this.file = opened.file;
+    this.positional = opened.positional;
     this.segments = segments;
-    this.segmentBytes = segmentBytes;
+    this.segmentBytes = opened.endBytes;
     this.queued = position;
     this.written = position;
     this.synced = position;
+    this.prepareNextIfDue();
   }
 
   /**
    * open recovers the WAL in `dir` (creating an empty one if the directory holds no segment) and
-   * returns it ready to append. A torn tail of the last segment is truncated (and fsynced); any
-   * other damage throws WalCorruptionError naming the file and byte offset.
+   * returns it ready to append. A torn tail of the last segment is dropped (zeroed in a
+   * preallocated segment, else truncated; fsynced); any other damage throws WalCorruptionError
+   * naming the file and byte offset. Temp files (unfinished or prepared segments) are deleted.
    */
   static async open(dir: string, fs: FileSystem, options: WalOptions): Promise<{ wal: Wal; recovery: WalRecovery }> {
     const segmentBytesMax = options.segmentBytesMax ?? STORAGE_LIMITS.segmentBytesDefault;
@@ -130,8 +151,8 @@ export class Wal {
     segments.sort((a, b) => a.seq - b.seq);
     if (segments.length === 0) {
       const position = { hardState: EMPTY_HARD_STATE, marker: NO_SNAPSHOT, lastIndex: 0 };
-      const first = await createSegment(fs, dir, options.identity, 1, position);
-      const wal = new Wal(dir, fs, options.identity, options, first.file, [first.segment], first.bytes, position);
+      const first = await createSegment(fs, dir, options.identity, 1, position, segmentBytesMax, undefined);
+      const wal = new Wal(dir, fs, options.identity, options, first, [first.segment], position);
       return { wal, recovery: { hardState: EMPTY_HARD_STATE, snapshot: NO_SNAPSHOT, entries: [], created: true, tornTail: undefined } };
     }
     return Wal.recover(dir, fs, options, segments);
@@ -145,6 +166,7 @@ export class Wal {
     let replay: WalReplay | undefined;
     let tornTail: TornTail | undefined;
     let lastBytes = 0;
+    let lastFileBytes = 0;
     let sealed = false;
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i]!;
@@ -156,15 +178,25 @@ export class Wal {
       const bytes = await fs.readFile(file);
       const scan = scanRecords(bytes);
       let end = bytes.byteLength;
-      if (scan.bad) {
+      const first = scan.records[0]?.record;
+      const zeroTail = first?.type === 'metadata' && formatHasZeroTail(first.metadata.formatVersion);
+      if (scan.bad && zeroTail && isZeroRange(bytes, scan.bad.offset, bytes.byteLength)) {
+        end = scan.bad.offset; // the clean end of a preallocated segment: zeros from here on
+      } else if (scan.bad) {
         const { offset, problem } = scan.bad;
         const headerLost = scan.records.length === 0;
         if (!isLast || scan.bad.framingIntact || headerLost || !isTornTail(bytes, offset)) {
           throw new WalCorruptionError(file, offset, isLast ? problem : `${problem} (in a sealed segment)`);
         }
-        tornTail = { path: file, offsetBytes: offset, bytesDropped: bytes.byteLength - offset, problem };
-        logger.warn('truncating torn WAL tail', { ...tornTail });
-        await fs.truncate(file, offset);
+        const dataEnd = dataEndBytes(bytes);
+        tornTail = { path: file, offsetBytes: offset, bytesDropped: dataEnd - offset, problem };
+        if (zeroTail && fs.openWritable) {
+          logger.warn('zeroing torn WAL tail', { ...tornTail });
+          await zeroRange(fs, file, offset, dataEnd);
+        } else {
+          logger.warn('truncating torn WAL tail', { ...tornTail });
+          await fs.truncate(file, offset);
+        }
         end = offset;
       }
       replay = replaySegment(file, segment, scan.records, options.identity, replay, i === 0);
@@ -174,20 +206,25 @@ export class Wal {
         throw new WalCorruptionError(file, end, 'sealed segment has no segment-end record (truncated?)');
       }
       lastBytes = end;
+      lastFileBytes = bytes.byteLength;
     }
     assert(replay !== undefined, 'recover needs at least one segment');
     const last = segments[segments.length - 1]!;
     replay.finish({ path: path.join(dir, last.name), offset: lastBytes });
     const position = { hardState: replay.hardState, marker: replay.marker, lastIndex: replay.lastIndex };
-    let opened: { file: AppendFile; segment: SegmentName; bytes: number };
+    let opened: OpenSegment;
     if (sealed) {
       // Crashed between sealing a segment and creating the next one: start the next one now.
-      opened = await createSegment(fs, dir, options.identity, last.seq + 1, position);
+      const segmentBytesMax = options.segmentBytesMax ?? STORAGE_LIMITS.segmentBytesDefault;
+      opened = await createSegment(fs, dir, options.identity, last.seq + 1, position, segmentBytesMax, undefined);
       segments.push(opened.segment);
     } else {
-      opened = { file: await fs.openAppend(path.join(dir, last.name)), segment: last, bytes: lastBytes };
+      const lastPath = path.join(dir, last.name);
+      // Without positional writes the zero tail of a preallocated segment is cut, so appends land at its end.
+      if (!fs.openWritable && lastBytes < lastFileBytes) await fs.truncate(lastPath, lastBytes);
+      opened = { ...(await openWritableOrAppend(fs, lastPath, lastBytes)), segment: last, endBytes: lastBytes };
     }
-    const wal = new Wal(dir, fs, options.identity, options, opened.file, segments, opened.bytes, position);
+    const wal = new Wal(dir, fs, options.identity, options, opened, segments, position);
     const recovery = { hardState: replay.hardState, snapshot: replay.marker, entries: replay.entries, created: false, tornTail };
     return { wal, recovery };
   }
@@ -279,11 +316,12 @@ export class Wal {
     return this.failure;
   }
 
-  /** close waits for queued saves, then closes the segment (no extra sync). */
+  /** close waits for queued saves and a background segment preparation, then closes the segment (no extra sync). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.preparing) await this.preparing.done; // its temp file is deleted by the next open
     await this.file.close();
   }
 
@@ -298,9 +336,12 @@ export class Wal {
       const mustSync = group.some((b) => b.mustSync);
       const bytes = concat(group.map((b) => b.bytes));
       try {
-        if (this.segmentBytes + bytes.byteLength > this.segmentBytesMax && bytes.byteLength > 0) await this.rollover();
-        if (bytes.byteLength > 0) await this.file.append([bytes]);
+        if (this.segmentBytes + bytes.byteLength + SEGMENT_END_BYTES_MAX > this.segmentBytesMax && bytes.byteLength > 0) {
+          await this.rollover();
+        }
+        if (bytes.byteLength > 0) await this.file.write(bytes, this.segmentBytes);
         this.segmentBytes += bytes.byteLength;
+        this.prepareNextIfDue();
         this.written = group[group.length - 1]!.after;
         if (mustSync) {
           await this.file.datasync();
@@ -323,44 +364,53 @@ export class Wal {
   /** rollover seals the current segment (segment-end record, fdatasync) and starts the next. */
   private async rollover(): Promise<void> {
     const current = this.segments[this.segments.length - 1]!;
-    await this.file.append([encodeRecords([{ type: 'segment-end', seq: current.seq }])]);
+    await this.file.write(encodeRecords([{ type: 'segment-end', seq: current.seq }]), this.segmentBytes);
     await this.file.datasync();
     this.synced = this.written;
     await this.file.close();
-    const next = await createSegment(this.fs, this.dir, this.identity, current.seq + 1, this.written);
+    const next = await createSegment(this.fs, this.dir, this.identity, current.seq + 1, this.written,
+      this.segmentBytesMax, await this.takePrepared(current.seq + 1));
     this.file = next.file;
     this.segments.push(next.segment);
-    this.segmentBytes = next.bytes;
+    this.segmentBytes = next.endBytes;
     this.logger.info('started WAL segment', { path: next.file.path });
+  }
+
+  /**
+   * prepareNextIfDue starts zero-filling the next segment in the background once the current one
+   * is half full (so an idle WAL does not hold a second segment's worth of disk). Its failure is
+   * kept and surfaces at rollover, failing the WAL then.
+   */
+  private prepareNextIfDue(): void {
+    if (!this.positional || this.preparing || this.segmentBytes < this.segmentBytesMax / 2) return;
+    const seq = this.segments[this.segments.length - 1]!.seq + 1;
+    const done = prepareSegment(this.fs, this.dir, seq, this.segmentBytesMax).catch((error: unknown) =>
+      error instanceof Error ? error : new Error(String(error)));
+    this.preparing = { seq, done };
+  }
+
+  /** takePrepared waits for the prepared temp file of segment `seq` (undefined: none was started). */
+  private async takePrepared(seq: number): Promise<string | undefined> {
+    const preparing = this.preparing;
+    this.preparing = undefined;
+    if (!preparing) return undefined;
+    assert(preparing.seq === seq, () => `prepared segment ${preparing.seq}, rolling over to ${seq}`);
+    const result = await preparing.done;
+    if (result instanceof Error) throw result;
+    return result;
   }
 }
 
-/**
- * createSegment writes a new segment's header (metadata, snapshot marker, hard state) to a temp
- * file, fdatasyncs it, renames it into place and fsyncs the directory, so a segment never exists
- * without its header. Returns it opened for appending.
- */
-async function createSegment(
-  fs: FileSystem, dir: string, identity: WalIdentity, seq: number, position: LogPosition,
-): Promise<{ file: AppendFile; segment: SegmentName; bytes: number }> {
-  const segment = { name: segmentName(seq, position.lastIndex + 1), seq, firstIndex: position.lastIndex + 1 };
-  const header = new RecordEncoder()
-    .add({ type: 'metadata', metadata: { formatVersion: WAL_FORMAT_VERSION, identity, seq, firstIndex: segment.firstIndex } })
-    .add({ type: 'snapshot', marker: position.marker })
-    .add({ type: 'hard-state', hardState: position.hardState })
-    .finish();
-  const finalPath = path.join(dir, segment.name);
-  const tempPath = finalPath + TEMP_SUFFIX;
-  const temp = await fs.openAppend(tempPath);
+/** zeroRange overwrites bytes [from, to) of `file` with zeros and fdatasyncs it (a torn tail of a preallocated segment). */
+async function zeroRange(fs: FileSystem, file: string, from: number, to: number): Promise<void> {
+  const handle = await fs.openWritable!(file);
   try {
-    await temp.append([header]);
-    await temp.datasync();
+    const zeros = new Uint8Array(Math.min(STORAGE_LIMITS.preallocateChunkBytes, Math.max(0, to - from)));
+    for (let at = from; at < to; at += zeros.byteLength) await handle.write(zeros.subarray(0, Math.min(zeros.byteLength, to - at)), at);
+    await handle.datasync();
   } finally {
-    await temp.close();
+    await handle.close();
   }
-  await fs.rename(tempPath, finalPath);
-  await fs.syncDir(dir);
-  return { file: await fs.openAppend(finalPath), segment, bytes: header.byteLength };
 }
 
 /** replaySegment checks a segment's header and feeds its records to the replay. */
@@ -371,9 +421,10 @@ function replaySegment(
   const [meta, marker] = records;
   if (meta?.record.type !== 'metadata') throw new WalCorruptionError(file, 0, 'segment does not start with a metadata record');
   const m = meta.record.metadata;
-  if (m.formatVersion !== WAL_FORMAT_VERSION) {
+  if (!WAL_FORMAT_VERSIONS_READABLE.includes(m.formatVersion)) {
     throw new StorageError(StorageErrorCode.FormatVersionUnsupported,
-      `WAL segment ${file} has format version ${m.formatVersion}; this build reads version ${WAL_FORMAT_VERSION}`);
+      `WAL segment ${file} has format version ${m.formatVersion}; this build reads versions ${WAL_FORMAT_VERSIONS_READABLE.join(', ')} ` +
+      `(writes ${WAL_FORMAT_VERSION})`);
   }
   if (m.identity.clusterId !== identity.clusterId || m.identity.groupId !== identity.groupId || m.identity.nodeId !== identity.nodeId) {
     throw new StorageError(StorageErrorCode.WalIdentityMismatch,
