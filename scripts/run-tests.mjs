@@ -31,7 +31,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const env = { ...process.env, ...(rewrite ? { CONCORD_REWRITE: '1' } : {}) };
-const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], {
+// A hung test fails (after TEST_TIMEOUT_MS) instead of holding the whole run.
+const TEST_TIMEOUT_MS = 10 * 60 * 1000;
+const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files], {
   stdio: 'inherit',
   env,
   cwd: root,

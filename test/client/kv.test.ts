@@ -99,6 +99,11 @@ describe('client: KV, txn, consistency, watch compaction, claims, STM', { concur
 
     const last = (await client.put('w/c', '3')).revision;
     await client.compact(last);
+    // A watch is served from the state of the member it lands on (as in etcd): wait until every
+    // member has applied the compaction.
+    const target = Math.max(...(await Promise.all(cluster.members.map((m) => cluster.status(m.name)))).map((s) => s.applied));
+    await cluster.waitFor('every member to apply the compaction', 10_000, async () =>
+      (await Promise.all(cluster.members.map((m) => cluster.status(m.name)))).every((s) => s.applied >= target));
     await assert.rejects(async () => {
       for await (const ev of client.watch('w/', { fromRevision: start })) void ev;
     }, (e: unknown) => e instanceof WatchCompactedError && e.compactRevision === last && e.code === ClientErrorCode.WatchCompacted);

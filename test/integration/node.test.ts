@@ -132,7 +132,11 @@ describe('a 3-member cluster of real processes', { concurrency: false }, () => {
     // A flipped bit in the middle of the log is corruption: refuse to start, name file and offset.
     const now = fs.readFileSync(segment);
     const flipped = Buffer.from(now);
-    const at = Math.floor(now.byteLength / 3);
+    // Segments are preallocated (a zero-filled tail follows the records): flip a bit inside the
+    // records, a third of the way in.
+    let end = now.byteLength;
+    while (end > 0 && now[end - 1] === 0) end--;
+    const at = Math.floor(end / 3);
     flipped[at] = flipped[at]! ^ 0x10;
     fs.writeFileSync(segment, flipped);
     c.start(victim);
