@@ -1,9 +1,11 @@
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
-import { unreachable } from '../lib/assert.js';
+import { assert, unreachable } from '../lib/assert.js';
 import {
   readCount, readEnum, readI53, readI64, readOptional, readU64, withoutUndefined, writeI53, writeOptional, writeU64,
 } from './codec-fields.js';
-import type { KvCommand, KvCommandType } from './kv-command.js';
+import { SESSIONED_COMMANDS, type KvCommand, type KvCommandType } from './kv-command.js';
+import { isValidSession, SESSION_CLIENT_ID_BYTES_MAX, type CommandSession } from './session-table.js';
+import { SEQUENCER_NAME_BYTES_MAX } from './sequencer-table.js';
 import {
   AlarmAction, AlarmType, CompareResult, SortOrder, SortTarget,
   type AlarmRequest, type Compare, type DeleteRangeRequest, type LeaseCheckpointRequest, type PutRequest,
@@ -13,16 +15,20 @@ import {
 /**
  * Binary codec of KvCommand for Raft entries. Layout (version 1):
  *   u8 version, u8 kind, optional u53 revision, body.
+ * Version 2 (written only for a command with a session, so plain commands keep their v1 bytes):
+ *   u8 version, u8 kind, optional u53 revision, string clientId, u64 lease, u53 seq, u53 ack, body.
  * Optional fields are a presence byte then the value; signed integers a sign byte and a u53;
  * lease/member ids 64 bits as two u32. Decoding validates every field (enum ranges, counts
  * against the bytes left, txn nesting depth, no trailing bytes) and throws CodecError.
  */
 export const KV_COMMAND_VERSION = 1;
+/** KV_COMMAND_SESSION_VERSION is the layout of a command carrying a session. */
+export const KV_COMMAND_SESSION_VERSION = 2;
 /** KV_TXN_DEPTH_MAX bounds txn nesting in a decoded command (etcd bounds it only by size). */
 export const KV_TXN_DEPTH_MAX = 64;
 
 const kinds: readonly KvCommandType[] = [
-  'range', 'put', 'deleteRange', 'txn', 'compact', 'leaseGrant', 'leaseRevoke', 'leaseCheckpoint', 'alarm',
+  'range', 'put', 'deleteRange', 'txn', 'compact', 'leaseGrant', 'leaseRevoke', 'leaseCheckpoint', 'alarm', 'sequencerNext',
 ];
 const opKinds: readonly RequestOp['type'][] = ['range', 'put', 'deleteRange', 'txn'];
 const compareTargets: readonly Compare['target'][] = ['version', 'create', 'mod', 'value', 'lease'];
@@ -30,8 +36,15 @@ const compareTargets: readonly Compare['target'][] = ['version', 'create', 'mod'
 /** encodeKvCommand serializes a command (a fresh buffer). */
 export function encodeKvCommand(command: KvCommand): Uint8Array {
   const w = new BinaryWriter(64);
-  w.u8(KV_COMMAND_VERSION).u8(kinds.indexOf(command.type));
+  const session = command.session;
+  w.u8(session === undefined ? KV_COMMAND_VERSION : KV_COMMAND_SESSION_VERSION).u8(kinds.indexOf(command.type));
   writeOptional(w, command.revision, (v) => w.u53(v));
+  if (session !== undefined) {
+    assert(SESSIONED_COMMANDS.has(command.type) && isValidSession(session), 'a valid session on a mutating command');
+    w.string(session.clientId);
+    writeU64(w, session.lease);
+    w.u53(session.seq).u53(session.ack);
+  }
   switch (command.type) {
     case 'range': writeRange(w, command.request); break;
     case 'put': writePut(w, command.request); break;
@@ -42,6 +55,7 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     case 'leaseRevoke': writeU64(w, command.request.id); break;
     case 'leaseCheckpoint': writeCheckpoints(w, command.request); break;
     case 'alarm': writeAlarm(w, command.request); break;
+    case 'sequencerNext': w.bytes(command.request.name).u32(command.request.count); break;
     default: unreachable(command);
   }
   return w.finish().slice();
@@ -51,14 +65,29 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
 export function decodeKvCommand(data: Uint8Array): KvCommand {
   const r = new BinaryReader(data);
   const version = r.u8('command version');
-  if (version !== KV_COMMAND_VERSION) throw new CodecError(`unknown kv command version ${version}`, 0);
+  if (version !== KV_COMMAND_VERSION && version !== KV_COMMAND_SESSION_VERSION) {
+    throw new CodecError(`unknown kv command version ${version}`, 0);
+  }
   const kindIndex = r.u8('command kind');
   const type = kinds[kindIndex];
   if (type === undefined) throw new CodecError(`unknown kv command kind ${kindIndex}`, 1);
   const revision = readOptional(r, 'revision', () => r.u53('revision'));
+  const session = version === KV_COMMAND_SESSION_VERSION ? readSession(r) : undefined;
   const command = decodeBody(r, type);
   r.end('kv command');
-  return revision === undefined ? command : { ...command, revision };
+  return withoutUndefined<KvCommand>({ ...command, revision, session });
+}
+
+function readSession(r: BinaryReader): CommandSession {
+  const at = r.offset;
+  const session = {
+    clientId: r.string('session client id', SESSION_CLIENT_ID_BYTES_MAX),
+    lease: readI64(r, 'session lease'),
+    seq: r.u53('session seq'),
+    ack: r.u53('session ack'),
+  };
+  if (!isValidSession(session)) throw new CodecError('invalid session', at);
+  return session;
 }
 
 function decodeBody(r: BinaryReader, type: KvCommandType): KvCommand {
@@ -76,6 +105,11 @@ function decodeBody(r: BinaryReader, type: KvCommandType): KvCommand {
     case 'leaseRevoke': return { type, request: { id: readI64(r, 'lease id') } };
     case 'leaseCheckpoint': return { type, request: readCheckpoints(r) };
     case 'alarm': return { type, request: readAlarm(r) };
+    case 'sequencerNext': {
+      const name = r.bytes('sequencer name');
+      if (name.length === 0 || name.length > SEQUENCER_NAME_BYTES_MAX) throw new CodecError('invalid sequencer name', r.offset);
+      return { type, request: { name, count: r.u32('sequencer count') } };
+    }
   }
 }
 

@@ -8,8 +8,16 @@ export { KV_LIMITS_DEFAULT, checkKvLimits, type KvLimits } from './kv-limits.js'
 export { MvccStore, type MvccStoreOptions, type StoreState, type HistoryBatch } from './mvcc-store.js';
 export type { KeyWrite } from './key-history.js';
 export type { ReadResult, WriteResult } from './results.js';
-export { applyKvCommand, type KvCommand, type KvCommandType, type KvCommandResponse, type KvApplyResult } from './kv-command.js';
-export { encodeKvCommand, decodeKvCommand, KV_COMMAND_VERSION, KV_TXN_DEPTH_MAX } from './command-codec.js';
+export { applyKvCommand, SESSIONED_COMMANDS, type KvCommand, type KvCommandType, type KvCommandResponse, type KvApplyResult } from './kv-command.js';
+export { encodeKvCommand, decodeKvCommand, KV_COMMAND_VERSION, KV_COMMAND_SESSION_VERSION, KV_TXN_DEPTH_MAX } from './command-codec.js';
+export {
+  SequencerTable, checkSequencerNext, SEQUENCER_COUNT_MAX, SEQUENCER_COUNTERS_MAX, SEQUENCER_NAME_BYTES_MAX,
+  type SequencerNextRequest, type SequencerNextResponse, type SequencerCounter,
+} from './sequencer-table.js';
+export {
+  SessionTable, isValidSession, SESSION_CLIENT_ID_BYTES_MAX, SESSION_RESULTS_MAX, SESSIONS_MAX,
+  type CommandSession, type SessionRecord, type SessionState,
+} from './session-table.js';
 export {
   encodeStoreSnapshot, encodeStoreState, decodeStoreState, restoreStoreSnapshot, STORE_SNAPSHOT_VERSION,
 } from './store-snapshot.js';

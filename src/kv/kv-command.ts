@@ -6,14 +6,18 @@ import type {
   LeaseCheckpointRequest, LeaseCheckpointResponse, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest,
   LeaseRevokeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse, WatchEvent,
 } from './types.js';
+import type { SequencerNextRequest, SequencerNextResponse } from './sequencer-table.js';
+import type { CommandSession, SessionRecord } from './session-table.js';
 
 /**
  * KvCommand is one replicated request to the store, as carried in a Raft entry (see
  * command-codec.ts). `revision`, when present, is the main revision assigned before the command
  * entered the log (a sequencer's block, DESIGN §7); without it the store uses current + 1.
- * `range` exists for reads served through the log (read mode `log`).
+ * `range` exists for reads served through the log (read mode `log`). `session`, when present,
+ * makes the command exactly-once (session-table.ts): allowed on put, deleteRange, txn, compact
+ * and sequencerNext (SESSIONED_COMMANDS).
  */
-export type KvCommand = { readonly revision?: number } & (
+export type KvCommand = { readonly revision?: number; readonly session?: CommandSession } & (
   | { readonly type: 'range'; readonly request: RangeRequest }
   | { readonly type: 'put'; readonly request: PutRequest }
   | { readonly type: 'deleteRange'; readonly request: DeleteRangeRequest }
@@ -23,7 +27,11 @@ export type KvCommand = { readonly revision?: number } & (
   | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest }
   | { readonly type: 'leaseCheckpoint'; readonly request: LeaseCheckpointRequest }
   | { readonly type: 'alarm'; readonly request: AlarmRequest }
+  | { readonly type: 'sequencerNext'; readonly request: SequencerNextRequest }
 );
+
+/** SESSIONED_COMMANDS are the kinds that may carry a session (the mutating client requests). */
+export const SESSIONED_COMMANDS: ReadonlySet<KvCommandType> = new Set(['put', 'deleteRange', 'txn', 'compact', 'sequencerNext']);
 
 /** KvCommandType names the command kinds. */
 export type KvCommandType = KvCommand['type'];
@@ -38,15 +46,40 @@ export type KvCommandResponse =
   | { readonly type: 'leaseGrant'; readonly response: LeaseGrantResponse }
   | { readonly type: 'leaseRevoke'; readonly response: LeaseRevokeResponse }
   | { readonly type: 'leaseCheckpoint'; readonly response: LeaseCheckpointResponse }
-  | { readonly type: 'alarm'; readonly response: AlarmResponse };
+  | { readonly type: 'alarm'; readonly response: AlarmResponse }
+  | { readonly type: 'sequencerNext'; readonly response: SequencerNextResponse };
 
 /** KvApplyResult is the outcome of applying one command: response and watch events, or an error. */
 export type KvApplyResult =
   | { readonly ok: true; readonly result: KvCommandResponse; readonly events: readonly WatchEvent[] }
   | { readonly ok: false; readonly error: KvError };
 
-/** applyKvCommand applies `command` to `store` (the state machine's single entry point). */
+/**
+ * applyKvCommand applies `command` to `store` (the state machine's single entry point). A
+ * sessioned command whose seq was already applied is answered from the session's record (same
+ * response, same revision, no events) instead of being applied again.
+ */
 export function applyKvCommand(store: MvccStore, command: KvCommand): KvApplyResult {
+  const session = command.session;
+  if (session === undefined || !SESSIONED_COMMANDS.has(command.type)) return applyOnce(store, command);
+  const check = store.sessions.begin(session, (lease) => store.leaseInfo(lease) !== undefined);
+  switch (check.kind) {
+    case 'error':
+      return { ok: false, error: check.error };
+    case 'duplicate':
+      return check.record.ok ? { ok: true, result: check.record.result, events: [] } : check.record;
+    case 'apply': {
+      const result = applyOnce(store, command);
+      const record: SessionRecord = result.ok ? { ok: true, result: result.result } : result;
+      store.sessions.record(session, record);
+      return result;
+    }
+    default:
+      return unreachable(check);
+  }
+}
+
+function applyOnce(store: MvccStore, command: KvCommand): KvApplyResult {
   switch (command.type) {
     case 'range': {
       const r = store.range(command.request);
@@ -83,6 +116,10 @@ export function applyKvCommand(store: MvccStore, command: KvCommand): KvApplyRes
     case 'alarm': {
       const r = store.alarm(command.request);
       return r.ok ? { ok: true, result: { type: 'alarm', response: r.response }, events: r.events } : r;
+    }
+    case 'sequencerNext': {
+      const r = store.sequencerNext(command.request);
+      return r.ok ? { ok: true, result: { type: 'sequencerNext', response: r.response }, events: r.events } : r;
     }
     default:
       return unreachable(command);

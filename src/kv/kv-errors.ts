@@ -19,6 +19,18 @@ export const KvErrorCode = {
   LeaseTtlTooLarge: 'CONCORD_KV_LEASE_TTL_TOO_LARGE',
   /** An assigned revision was not above the current one (a sequencer bug upstream). */
   RevisionNotIncreasing: 'CONCORD_KV_REVISION_NOT_INCREASING',
+  /** A session's lease does not exist (never granted, revoked or expired: the session ended). */
+  SessionLeaseNotFound: 'CONCORD_SESSION_LEASE_NOT_FOUND',
+  /** A session id is already bound to another lease. */
+  SessionLeaseMismatch: 'CONCORD_SESSION_LEASE_MISMATCH',
+  /** A request's seq is at or below what the session already forgot (acknowledged or evicted). */
+  SessionSeqTooOld: 'CONCORD_SESSION_SEQ_TOO_OLD',
+  /** The session table is full. */
+  SessionsExhausted: 'CONCORD_SESSIONS_EXHAUSTED',
+  /** A sequencer name is empty or too long, or a count out of range. */
+  SequencerBadRequest: 'CONCORD_SEQUENCER_BAD_REQUEST',
+  /** A counter would pass 2^53 - 1, or the counter table is full. */
+  SequencerExhausted: 'CONCORD_SEQUENCER_EXHAUSTED',
 } as const;
 export type KvErrorCode = (typeof KvErrorCode)[keyof typeof KvErrorCode];
 
@@ -40,6 +52,12 @@ const details: Record<KvErrorCode, { readonly message: string; readonly grpcCode
   CONCORD_KV_LEASE_EXISTS: { message: 'etcdserver: lease already exists', grpcCode: 'FAILED_PRECONDITION' },
   CONCORD_KV_LEASE_TTL_TOO_LARGE: { message: 'etcdserver: too large lease TTL', grpcCode: 'OUT_OF_RANGE' },
   CONCORD_KV_REVISION_NOT_INCREASING: { message: 'etcdserver: assigned revision is not above the current revision', grpcCode: 'INTERNAL' },
+  CONCORD_SESSION_LEASE_NOT_FOUND: { message: 'concord: session lease not found (the session expired or was never bound)', grpcCode: 'NOT_FOUND' },
+  CONCORD_SESSION_LEASE_MISMATCH: { message: 'concord: session is bound to another lease', grpcCode: 'FAILED_PRECONDITION' },
+  CONCORD_SESSION_SEQ_TOO_OLD: { message: 'concord: session seq is at or below the acknowledged or evicted window; its result is gone', grpcCode: 'FAILED_PRECONDITION' },
+  CONCORD_SESSIONS_EXHAUSTED: { message: 'concord: too many sessions', grpcCode: 'RESOURCE_EXHAUSTED' },
+  CONCORD_SEQUENCER_BAD_REQUEST: { message: 'concord: sequencer name must be 1..256 bytes and count 0..10000', grpcCode: 'INVALID_ARGUMENT' },
+  CONCORD_SEQUENCER_EXHAUSTED: { message: 'concord: sequencer counter exhausted (2^53 - 1) or too many counters', grpcCode: 'RESOURCE_EXHAUSTED' },
 };
 
 export class KvError extends Error {

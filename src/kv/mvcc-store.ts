@@ -7,6 +7,8 @@ import { INT64_MAX, INT64_MIN, LeaseTable } from './lease-table.js';
 import { OrderedMap } from './ordered-map.js';
 import { finishRange } from './range-query.js';
 import { failed, type ReadResult, type WriteResult } from './results.js';
+import { SequencerTable, type SequencerCounter, type SequencerNextRequest, type SequencerNextResponse } from './sequencer-table.js';
+import { SessionTable, type SessionState } from './session-table.js';
 import { checkPlannedOps, isTxnReadOnly, planTxn, plannedPutCostBytes, putCostBytes, txnHasPut, type TxnPlan } from './txn-plan.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './txn-validate.js';
 import {
@@ -47,6 +49,10 @@ export interface StoreState {
   readonly leases: readonly { readonly id: LeaseId; readonly grantedTtl: number; readonly remainingTtl: number }[];
   readonly leaseGeneratorState: bigint;
   readonly alarms: readonly AlarmMember[];
+  /** sequencer counters in name order (snapshot version 2; empty from version 1). */
+  readonly sequencers: readonly SequencerCounter[];
+  /** client sessions in client id order (snapshot version 2; empty from version 1). */
+  readonly sessions: readonly SessionState[];
 }
 
 /** HistoryBatch is a run of watch events from history (whole revisions), and where to continue. */
@@ -81,6 +87,10 @@ export class MvccStore {
   private alarmList: AlarmMember[] = [];
   /** size approximates the bytes the store holds (the quota compares it). */
   private size = 0;
+  /** sequencers are the named counters (DESIGN §9); see sequencer-table.ts. */
+  readonly sequencers = new SequencerTable();
+  /** sessions remember applied sessioned commands (exactly-once retries); see session-table.ts. */
+  readonly sessions = new SessionTable();
 
   constructor(options: MvccStoreOptions = {}) {
     this.limits = checkKvLimits({ ...KV_LIMITS_DEFAULT, ...options.limits });
@@ -401,6 +411,7 @@ export class MvccStore {
     for (const id of [...lease.keys].sort()) this.writeDeletes(batch, { start: id, end: undefined });
     assert(lease.keys.size === 0, 'revoke detaches every key');
     this.leases.remove(r.id);
+    this.sessions.dropLease(r.id);
     this.size -= KV_LEASE_OVERHEAD_BYTES;
     this.endWrite(batch);
     return { ok: true, response: { header: { revision: this.current } }, events: batch.events };
@@ -423,6 +434,15 @@ export class MvccStore {
   /** leaseIds lists live leases in ascending id order (LeaseLeases). */
   leaseIds(): LeaseId[] {
     return this.leases.ids();
+  }
+
+  // ---- sequencers ----------------------------------------------------------------------------
+
+  /** sequencerNext takes numbers from a named counter; consumes no revision, no watch events. */
+  sequencerNext(r: SequencerNextRequest): WriteResult<SequencerNextResponse> {
+    const taken = this.sequencers.next(r);
+    if (!taken.ok) return failed(taken.error);
+    return { ok: true, response: { header: { revision: this.current }, first: taken.first, count: taken.count }, events: [] };
   }
 
   // ---- alarms --------------------------------------------------------------------------------
@@ -502,6 +522,8 @@ export class MvccStore {
       leases: this.leases.all().map((l) => ({ id: l.id, grantedTtl: l.grantedTtl, remainingTtl: l.remainingTtl })),
       leaseGeneratorState: this.leases.generatorState,
       alarms: this.alarmList.slice(),
+      sequencers: this.sequencers.export(),
+      sessions: this.sessions.export(),
     };
   }
 
@@ -544,6 +566,8 @@ export class MvccStore {
       else list.push(change);
     }
     this.alarmList = state.alarms.slice();
+    this.sequencers.import(state.sequencers);
+    this.sessions.import(state.sessions);
   }
 }
 

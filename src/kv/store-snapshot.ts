@@ -5,6 +5,8 @@ import { readCount, readEnum, readI64, readU64, writeU64 } from './codec-fields.
 import type { KeyWrite } from './key-history.js';
 import { MvccStore, type MvccStoreOptions, type StoreState } from './mvcc-store.js';
 import { AlarmType, type AlarmMember, type KeyValue } from './types.js';
+import { readSessions, writeSessions } from './session-codec.js';
+import { SEQUENCER_NAME_BYTES_MAX, type SequencerCounter } from './sequencer-table.js';
 
 /**
  * Store snapshots: the whole replicated state of an MvccStore (every retained key version,
@@ -15,8 +17,11 @@ import { AlarmType, type AlarmMember, type KeyValue } from './types.js';
  * u32 keys x (bytes key, u32 writes x (u53 main, u32 sub, bool live, [u53 createRevision,
  * u53 version, bytes value, u64 lease])), u32 leases x (u64 id, u53 grantedTtl, u53 remainingTtl),
  * u64 lease generator, u32 alarms x (u64 memberId, u8 type), then u32 CRC-32C of all before it.
+ * Version 2 adds, before the CRC: u32 counters x (bytes name, u53 last) in name order, then the
+ * session table (session-codec.ts). Version 1 snapshots still decode (no counters, no sessions).
  */
-export const STORE_SNAPSHOT_VERSION = 1;
+export const STORE_SNAPSHOT_VERSION = 2;
+const STORE_SNAPSHOT_VERSIONS_READABLE: readonly number[] = [1, 2];
 const MAGIC = 0x314b5643; // "CKV1" little-endian
 
 /** encodeStoreSnapshot serializes the store's state. */
@@ -49,6 +54,9 @@ export function encodeStoreState(state: StoreState): Uint8Array {
     writeU64(w, a.memberId);
     w.u8(a.alarm);
   }
+  w.u32(state.sequencers.length);
+  for (const c of state.sequencers) w.bytes(c.name).u53(c.last);
+  writeSessions(w, state.sessions);
   const body = w.finish();
   w.u32(crc32c(body));
   return w.finish().slice();
@@ -63,7 +71,7 @@ export function decodeStoreState(data: Uint8Array): StoreState {
   const r = new BinaryReader(body);
   if (r.u32('magic') !== MAGIC) throw new CodecError('not a kv store snapshot', 0);
   const version = r.u8('snapshot version');
-  if (version !== STORE_SNAPSHOT_VERSION) throw new CodecError(`unknown store snapshot version ${version}`, 4);
+  if (!STORE_SNAPSHOT_VERSIONS_READABLE.includes(version)) throw new CodecError(`unknown store snapshot version ${version}`, 4);
   const currentRevision = r.u53('current revision');
   const compactRevision = r.u53('compact revision');
   const keys: { key: Uint8Array; writes: KeyWrite[] }[] = [];
@@ -100,9 +108,22 @@ export function decodeStoreState(data: Uint8Array): StoreState {
   for (let n = readCount(r, 'alarms', 9); n > 0; n--) {
     alarms.push({ memberId: readU64(r, 'member id'), alarm: readEnum(r, 'alarm', Object.values(AlarmType)) });
   }
+  const sequencers: SequencerCounter[] = [];
+  let sessions: StoreState['sessions'] = [];
+  if (version >= 2) {
+    for (let n = readCount(r, 'counters', 12); n > 0; n--) {
+      const name = r.bytes('counter name', SEQUENCER_NAME_BYTES_MAX);
+      const previous = sequencers[sequencers.length - 1];
+      if (name.length === 0 || (previous !== undefined && compareBytes(previous.name, name) >= 0)) {
+        throw new CodecError('counters out of order', r.offset);
+      }
+      sequencers.push({ name, last: r.u53('counter last') });
+    }
+    sessions = readSessions(r);
+  }
   r.end('store snapshot');
   if (compactRevision > currentRevision) throw new CodecError('compact revision above current revision', 5);
-  return { currentRevision, compactRevision, keys, leases, leaseGeneratorState, alarms };
+  return { currentRevision, compactRevision, keys, leases, leaseGeneratorState, alarms, sequencers, sessions };
 }
 
 /** restoreStoreSnapshot builds a store from a snapshot. */

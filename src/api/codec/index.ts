@@ -8,9 +8,11 @@
  * `healthpb.HealthCheckResponse`); their fields are ts-proto's camelCase (`createRevision`,
  * `prevKv`, `clusterId`; `TTL`, `ID` stay as written), every 64-bit integer is a `bigint`, bytes
  * are `Uint8Array`, submessages are optional, oneofs are `{ $case, value }` unions, enums are
- * const objects (`mvccpb.Event_EventType.DELETE`).
+ * const objects (`mvccpb.Event_EventType.DELETE`). Concord's own extensions live in `concordv1`
+ * (`concord.v1.Sequencer`, docs/sequencer.md).
  */
 export * as authpb from './gen/authpb/auth.js';
+export * as concordv1 from './gen/concord/v1/sequencer.js';
 export * as etcdserverpb from './gen/etcdserverpb/rpc.js';
 export * as healthpb from './gen/grpc/health/v1/health.js';
 export * as mvccpb from './gen/mvccpb/kv.js';

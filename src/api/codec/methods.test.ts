@@ -16,9 +16,11 @@ const EXPECTED_SERVICES: Record<string, string[]> = {
   'v3lockpb.Lock': ['Lock', 'Unlock'],
   'v3electionpb.Election': ['Campaign', 'Proclaim', 'Leader', 'Observe', 'Resign'],
   'grpc.health.v1.Health': ['Check', 'Watch'],
+  // Concord's own extension (docs/sequencer.md).
+  'concord.v1.Sequencer': ['Next'],
 };
 
-test('methods: every rpc of etcd 3.4 and grpc.health.v1 is in the table, in order', () => {
+test('methods: every rpc of etcd 3.4, grpc.health.v1 and concord.v1 is in the table, in order', () => {
   const actual: Record<string, string[]> = {};
   for (const m of Object.values(METHODS)) (actual[m.service] ??= []).push(m.name);
   assert.deepStrictEqual(actual, EXPECTED_SERVICES);
@@ -48,6 +50,7 @@ test('methods: streaming kinds and codecs', () => {
 test('methods: gateway routes are etcd 3.4 paths, first registration wins, plus /v3/maintenance/hashkv', () => {
   const routes = Object.fromEntries(GATEWAY_ROUTES.map((r) => [r.httpPath, r.method.path]));
   const expected: Record<string, MethodPath> = {
+    '/v3/concord/sequencer/next': '/concord.v1.Sequencer/Next',
     '/v3/kv/range': '/etcdserverpb.KV/Range',
     '/v3/kv/put': '/etcdserverpb.KV/Put',
     '/v3/kv/deleterange': '/etcdserverpb.KV/DeleteRange',

@@ -11,6 +11,7 @@ import { toGrpcError } from './errors.js';
 import { registerKv } from './kv-service.js';
 import { registerLease } from './lease-service.js';
 import { registerLockAndElection } from './lock-election-service.js';
+import { registerSequencer } from './sequencer-service.js';
 import { ETCD_VERSION, registerMaintenance } from './maintenance-service.js';
 import { jsonCodecOf } from './method-defs.js';
 import { registerWatch } from './watch-service.js';
@@ -18,6 +19,7 @@ import { registerWatch } from './watch-service.js';
 export type { EtcdBackend, MemberInfo, ServerStatus } from './backend.js';
 export { toGrpcError } from './errors.js';
 export { READ_CONSISTENCY_HEADER } from './read-consistency.js';
+export { ACK_HEADER, SEQ_HEADER, SESSION_HEADER, SESSION_LEASE_HEADER } from './session.js';
 
 /**
  * createEtcdApi builds the etcd v3 API of one member: every service method registered once and
@@ -34,6 +36,7 @@ export function createEtcdApi(backend: EtcdBackend, options: { logger: Logger; m
   registerLease(registry, backend);
   registerMaintenance(registry, backend);
   registerLockAndElection(registry, backend);
+  registerSequencer(registry, backend);
 
   const router = new HttpRouter((error) => options.logger.warn('http request failed', { error: String(error) }));
   const limits = resolveServingLimits();

@@ -10,8 +10,12 @@ import {
 import { ETCD_ERRORS, toGrpcError } from './errors.js';
 import { defOf } from './method-defs.js';
 import { readConsistency } from './read-consistency.js';
+import { withSession } from './session.js';
 
-/** registerKv serves etcdserverpb.KV: Range, Put, DeleteRange, Txn, Compact. */
+/**
+ * registerKv serves etcdserverpb.KV: Range, Put, DeleteRange, Txn, Compact. The mutating ones
+ * (Put, DeleteRange, a write Txn, Compact) are exactly-once under session metadata (session.ts).
+ */
 export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void {
   const ctx = backend.header;
 
@@ -29,7 +33,7 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
     checkSize(call, backend);
     const request = putRequestIn(req);
     throwIf(checkPutRequest(request));
-    const result = ok(await backend.propose({ type: 'put', request }));
+    const result = ok(await backend.propose(withSession({ type: 'put', request } as const, call.metadata)));
     if (result.type !== 'put') throw new Error('unexpected result type');
     return putResponseOut(ctx, result.response);
   });
@@ -38,7 +42,7 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
     checkSize(call, backend);
     const request = deleteRangeRequestIn(req);
     throwIf(checkDeleteRequest(request));
-    const result = ok(await backend.propose({ type: 'deleteRange', request }));
+    const result = ok(await backend.propose(withSession({ type: 'deleteRange', request } as const, call.metadata)));
     if (result.type !== 'deleteRange') throw new Error('unexpected result type');
     return deleteRangeResponseOut(ctx, result.response);
   });
@@ -54,14 +58,14 @@ export function registerKv(registry: MethodRegistry, backend: EtcdBackend): void
       if (!r.ok) throw toGrpcError(r.error);
       return txnResponseOut(ctx, r.response);
     }
-    const result = ok(await backend.propose({ type: 'txn', request }));
+    const result = ok(await backend.propose(withSession({ type: 'txn', request } as const, call.metadata)));
     if (result.type !== 'txn') throw new Error('unexpected result type');
     return txnResponseOut(ctx, result.response);
   });
 
-  registry.unary(defOf('/etcdserverpb.KV/Compact'), async (req): Promise<etcdserverpb.CompactionResponse> => {
+  registry.unary(defOf('/etcdserverpb.KV/Compact'), async (req, call): Promise<etcdserverpb.CompactionResponse> => {
     const revision = toSafe(req.revision, 'revision');
-    const result = ok(await backend.propose({ type: 'compact', request: { revision, physical: req.physical } }));
+    const result = ok(await backend.propose(withSession({ type: 'compact', request: { revision, physical: req.physical } } as const, call.metadata)));
     if (result.type !== 'compact') throw new Error('unexpected result type');
     return { header: headerOut(ctx, result.response.header.revision) };
   });

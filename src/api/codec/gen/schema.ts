@@ -3,6 +3,7 @@
 
 import type { MessageFns } from './mvccpb/kv.js';
 import * as authpb_auth from './authpb/auth.js';
+import * as concord_v1_sequencer from './concord/v1/sequencer.js';
 import * as etcdserverpb_rpc from './etcdserverpb/rpc.js';
 import * as grpc_health_v1_health from './grpc/health/v1/health.js';
 import * as mvccpb_kv from './mvccpb/kv.js';
@@ -439,6 +440,15 @@ export const MESSAGE_SCHEMAS: Readonly<Record<string, readonly FieldSchema[]>> =
   'etcdserverpb.AuthRoleRevokePermissionResponse': [
     {"name":"header","jsonName":"header","prop":"header","number":1,"kind":"message","type":"etcdserverpb.ResponseHeader"},
   ],
+  'concord.v1.NextRequest': [
+    {"name":"name","jsonName":"name","prop":"name","number":1,"kind":"string"},
+    {"name":"count","jsonName":"count","prop":"count","number":2,"kind":"uint32"},
+  ],
+  'concord.v1.NextResponse': [
+    {"name":"header","jsonName":"header","prop":"header","number":1,"kind":"message","type":"etcdserverpb.ResponseHeader"},
+    {"name":"first","jsonName":"first","prop":"first","number":2,"kind":"uint64"},
+    {"name":"count","jsonName":"count","prop":"count","number":3,"kind":"uint32"},
+  ],
   'grpc.health.v1.HealthCheckRequest': [
     {"name":"service","jsonName":"service","prop":"service","number":1,"kind":"string"},
   ],
@@ -562,6 +572,7 @@ export const METHOD_SCHEMAS = {
   '/etcdserverpb.Auth/RoleDelete': { service: 'etcdserverpb.Auth', name: 'RoleDelete', requestType: 'etcdserverpb.AuthRoleDeleteRequest', responseType: 'etcdserverpb.AuthRoleDeleteResponse', requestStream: false, responseStream: false, httpPaths: ["/v3/auth/role/delete"] },
   '/etcdserverpb.Auth/RoleGrantPermission': { service: 'etcdserverpb.Auth', name: 'RoleGrantPermission', requestType: 'etcdserverpb.AuthRoleGrantPermissionRequest', responseType: 'etcdserverpb.AuthRoleGrantPermissionResponse', requestStream: false, responseStream: false, httpPaths: ["/v3/auth/role/grant"] },
   '/etcdserverpb.Auth/RoleRevokePermission': { service: 'etcdserverpb.Auth', name: 'RoleRevokePermission', requestType: 'etcdserverpb.AuthRoleRevokePermissionRequest', responseType: 'etcdserverpb.AuthRoleRevokePermissionResponse', requestStream: false, responseStream: false, httpPaths: ["/v3/auth/role/revoke"] },
+  '/concord.v1.Sequencer/Next': { service: 'concord.v1.Sequencer', name: 'Next', requestType: 'concord.v1.NextRequest', responseType: 'concord.v1.NextResponse', requestStream: false, responseStream: false, httpPaths: ["/v3/concord/sequencer/next"] },
   '/grpc.health.v1.Health/Check': { service: 'grpc.health.v1.Health', name: 'Check', requestType: 'grpc.health.v1.HealthCheckRequest', responseType: 'grpc.health.v1.HealthCheckResponse', requestStream: false, responseStream: false, httpPaths: [] },
   '/grpc.health.v1.Health/Watch': { service: 'grpc.health.v1.Health', name: 'Watch', requestType: 'grpc.health.v1.HealthCheckRequest', responseType: 'grpc.health.v1.HealthCheckResponse', requestStream: false, responseStream: true, httpPaths: [] },
   '/v3electionpb.Election/Campaign': { service: 'v3electionpb.Election', name: 'Campaign', requestType: 'v3electionpb.CampaignRequest', responseType: 'v3electionpb.CampaignResponse', requestStream: false, responseStream: false, httpPaths: ["/v3/election/campaign"] },
@@ -672,6 +683,8 @@ export interface MessageTypes {
   'etcdserverpb.AuthRoleDeleteResponse': etcdserverpb_rpc.AuthRoleDeleteResponse;
   'etcdserverpb.AuthRoleGrantPermissionResponse': etcdserverpb_rpc.AuthRoleGrantPermissionResponse;
   'etcdserverpb.AuthRoleRevokePermissionResponse': etcdserverpb_rpc.AuthRoleRevokePermissionResponse;
+  'concord.v1.NextRequest': concord_v1_sequencer.NextRequest;
+  'concord.v1.NextResponse': concord_v1_sequencer.NextResponse;
   'grpc.health.v1.HealthCheckRequest': grpc_health_v1_health.HealthCheckRequest;
   'grpc.health.v1.HealthCheckResponse': grpc_health_v1_health.HealthCheckResponse;
   'v3electionpb.CampaignRequest': v3electionpb_v3election.CampaignRequest;
@@ -805,6 +818,8 @@ export const MESSAGE_FNS: { readonly [K in MessageTypeName]: MessageFns<MessageT
   'etcdserverpb.AuthRoleDeleteResponse': etcdserverpb_rpc.AuthRoleDeleteResponse,
   'etcdserverpb.AuthRoleGrantPermissionResponse': etcdserverpb_rpc.AuthRoleGrantPermissionResponse,
   'etcdserverpb.AuthRoleRevokePermissionResponse': etcdserverpb_rpc.AuthRoleRevokePermissionResponse,
+  'concord.v1.NextRequest': concord_v1_sequencer.NextRequest,
+  'concord.v1.NextResponse': concord_v1_sequencer.NextResponse,
   'grpc.health.v1.HealthCheckRequest': grpc_health_v1_health.HealthCheckRequest,
   'grpc.health.v1.HealthCheckResponse': grpc_health_v1_health.HealthCheckResponse,
   'v3electionpb.CampaignRequest': v3electionpb_v3election.CampaignRequest,
