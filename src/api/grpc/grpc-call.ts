@@ -149,11 +149,22 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
 
   send(message: unknown): Promise<void> {
     if (this.phase === Phase.Done) return Promise.reject(this.abortReason ?? new GrpcError(GrpcStatus.CANCELLED, 'grpc: the call has ended'));
+    if (this.stream.destroyed || this.stream.closed) {
+      const gone = new GrpcError(GrpcStatus.CANCELLED, 'context canceled');
+      this.finish(GrpcStatus.CANCELLED, gone.message, gone);
+      return Promise.reject(gone);
+    }
     const frame = this.encode(message);
     if (frame === undefined) return Promise.reject(this.abortReason);
-    this.sendHeaders();
     this.method.stats.messagesSent++;
-    if (this.stream.write(frame)) return RESOLVED;
+    try {
+      this.sendHeaders();
+      if (this.stream.write(frame)) return RESOLVED;
+    } catch (err) {
+      const gone = new GrpcError(GrpcStatus.CANCELLED, 'context canceled', { cause: err });
+      this.finish(GrpcStatus.CANCELLED, gone.message, gone);
+      return Promise.reject(gone);
+    }
     if (this.drain === undefined) {
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
@@ -298,14 +309,27 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
   /** respondUnary sends the only response, then OK, in as few writes as possible. */
   private respondUnary(response: unknown): void {
     if (this.phase === Phase.Done) return;
+    if (this.stream.destroyed || this.stream.closed) {
+      // The client went away (its connection dropped) while the handler ran: nobody to answer.
+      this.markDone(GrpcStatus.CANCELLED);
+      this.settle(undefined);
+      return;
+    }
     const frame = this.encode(response);
     if (frame === undefined) return;
     this.method.stats.messagesSent++;
-    this.sendHeaders();
     this.markDone(GrpcStatus.OK);
     this.settle(undefined);
     this.pendingTrailers = this.userTrailers === undefined ? okTrailers : { ...okTrailers, ...this.userTrailers };
-    this.stream.end(frame);
+    try {
+      this.sendHeaders();
+      this.stream.end(frame);
+    } catch (err) {
+      // The session closed between the check and the write (ERR_HTTP2_INVALID_STREAM): the
+      // response is lost with the connection; the server keeps serving.
+      this.host.logger.debug('grpc response dropped: stream closed', { method: this.path, cause: err });
+      return;
+    }
     this.afterStatus();
   }
 
@@ -362,11 +386,16 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
     const trailers: Record<string, string> = { 'grpc-status': statusStrings[code]! };
     if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message);
     if (this.userTrailers !== undefined) Object.assign(trailers, this.userTrailers);
-    if (!stream.headersSent) {
-      stream.respond({ ...responseHeaders, ...this.userHeaders, ...trailers }, respondEndStream);
-    } else {
-      this.pendingTrailers = trailers;
-      stream.end();
+    try {
+      if (!stream.headersSent) {
+        stream.respond({ ...responseHeaders, ...this.userHeaders, ...trailers }, respondEndStream);
+      } else {
+        this.pendingTrailers = trailers;
+        stream.end();
+      }
+    } catch (err) {
+      this.host.logger.debug('grpc status dropped: stream closed', { method: this.path, cause: err });
+      return;
     }
     this.afterStatus();
   }
