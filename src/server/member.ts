@@ -28,6 +28,24 @@ import { NodeHost } from './node-host.js';
 /** DATA_GROUP_ID is the Raft group holding the key-value data (the only group so far). */
 export const DATA_GROUP_ID = 1;
 
+/**
+ * foundingLog is the founding configuration of --initial-cluster as the log every founder starts
+ * with (identical on every founder: one conf-change entry per member, carrying its name and peer
+ * URLs). Used by a new member and by `concord snapshot restore`.
+ */
+export function foundingLog(config: MemberConfig, ids: ReadonlyMap<string, NodeId>): {
+  confState: ConfState;
+  log: ReturnType<typeof bootstrapLog>;
+} {
+  const confState: ConfState = { voters: [...ids.values()], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+  const contexts = new Map<number, Uint8Array>();
+  for (const [name, memberId] of ids) {
+    const urls = config.initialCluster.get(name)!.map(formatUrl).join(',');
+    contexts.set(memberId, new TextEncoder().encode(`${name}=${urls}`));
+  }
+  return { confState, log: bootstrapLog(confState, contexts) };
+}
+
 /** Member is a running Concord member. */
 export interface Member {
   readonly id: NodeId;
@@ -67,14 +85,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
       throw new ConfigError('--initial-cluster-state=existing: joining a running cluster needs member add, which is not supported yet; ' +
         'start every founding member with --initial-cluster-state=new');
     }
-    const voters = [...ids.values()];
-    const confState: ConfState = { voters, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
-    const contexts = new Map<number, Uint8Array>();
-    for (const [name, memberId] of ids) {
-      const urls = config.initialCluster.get(name)!.map(formatUrl).join(',');
-      contexts.set(memberId, new TextEncoder().encode(`${name}=${urls}`));
-    }
-    const { entries, hardState } = bootstrapLog(confState, contexts);
+    const { entries, hardState } = foundingLog(config, ids).log;
     await storage.persistReady({ hardState, entries, snapshot: undefined }, true);
     logger.info('bootstrapped a new member', { name: config.name, id: formatMemberId(id), cluster: clusterId, members: ids.size });
   } else {

@@ -2,12 +2,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { restoreStoreSnapshot } from '../kv/index.js';
-import { bootstrapLog, type ConfState } from '../raft/index.js';
 import { DiskStorage } from '../storage/disk-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
 import { decodeSnapshotFile } from '../storage/snapshot-file.js';
-import { ConfigError, formatUrl } from './config.js';
-import { DATA_GROUP_ID } from './member.js';
+import { ConfigError } from './config.js';
+import { DATA_GROUP_ID, foundingLog } from './member.js';
 import type { MemberConfig } from './member-config.js';
 import { computeClusterId, initialClusterMemberIds } from './member-id.js';
 
@@ -33,12 +32,7 @@ export async function restoreMember(snapshotFile: string, config: MemberConfig, 
     logger,
   });
   try {
-    const confState: ConfState = { voters: [...ids.values()], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
-    const contexts = new Map<number, Uint8Array>();
-    for (const [name, memberId] of ids) {
-      contexts.set(memberId, new TextEncoder().encode(`${name}=${config.initialCluster.get(name)!.map(formatUrl).join(',')}`));
-    }
-    const { entries, hardState } = bootstrapLog(confState, contexts);
+    const { confState, log: { entries, hardState } } = foundingLog(config, ids);
     await storage.persistReady({ hardState, entries, snapshot: undefined }, true);
     // The store as of the snapshot, at the index of the last founding entry: identical on every member.
     await storage.createSnapshot(entries.length, confState, data);
