@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `concord` command: `start` runs one member (etcd's flags), `dev` a local 3-member cluster
- * (what `npm start` runs), `version`, `help`. Exit codes: 0 ok, 1 failure, 2 bad command line.
+ * (what `npm start` runs), the ctl commands on the client (`put`, `get`, ..., see src/cli/ctl), `version`, `help`. Exit codes: 0 ok, 1 failure, 2 bad command line.
  */
+import { isCtlCommand, runCtl } from './ctl/index.js';
 import { runDev } from './dev.js';
 import { runSnapshot } from './snapshot.js';
 import { EXIT_CODES, runStart } from './start.js';
-import { DEV_USAGE, MAIN_USAGE, concordVersion, startUsage } from './usage.js';
+import { CTL_USAGE, DEV_USAGE, MAIN_USAGE, concordVersion, startUsage } from './usage.js';
 
 async function main(args: readonly string[]): Promise<number> {
   const [command = 'help', ...rest] = args;
@@ -27,6 +28,7 @@ async function main(args: readonly string[]): Promise<number> {
       const topic = rest[0];
       if (topic === 'start') process.stdout.write(startUsage());
       else if (topic === 'dev') process.stdout.write(DEV_USAGE);
+      else if (topic !== undefined && isCtlCommand(topic)) process.stdout.write(CTL_USAGE);
       else if (topic === undefined) process.stdout.write(MAIN_USAGE);
       else {
         process.stderr.write(`concord: no help for "${topic}" (commands: start, dev, version, help)\n`);
@@ -35,6 +37,7 @@ async function main(args: readonly string[]): Promise<number> {
       return EXIT_CODES.ok;
     }
     default:
+      if (isCtlCommand(command)) return runCtl(command, rest, process.env);
       process.stderr.write(`concord: unknown command "${command}" (see "concord help")\n`);
       return EXIT_CODES.usage;
   }

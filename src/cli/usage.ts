@@ -23,6 +23,9 @@ commands:
   version   print the version
   help      print this help, or "concord help <command>"
 
+client commands (see "concord help put"):
+  put get del txn watch lease lock elect seq claim members status
+
 exit codes: 0 ok or stopped by SIGINT/SIGTERM, 1 failure, 2 bad command line or configuration
 `;
 
@@ -77,4 +80,35 @@ N+30000/N+30001 (default N = ${DEV_BASE_PORT_DEFAULT}). Data lives in DIR/<name>
 reused by the next run. Ctrl-C (SIGINT) or SIGTERM stops every member cleanly (members that do
 not stop within the timeout are killed).
 exit codes: 0 all members stopped cleanly, 1 a member failed or had to be killed, 2 bad flag
+`;
+
+/** CTL_USAGE is `concord help <ctl command>`: every client command with its flags. */
+export const CTL_USAGE = `usage: concord <command> [--endpoints HOST:PORT,...] [--json] [args]
+
+  put KEY VALUE [--lease ID]                 write a key
+  get KEY [--prefix] [--rev N] [--limit N]   read keys (key line, then value line)
+      [--consistency l|s|log|lease]          read consistency (default l: linearizable)
+  del KEY [--prefix]                         delete; prints the number deleted
+  txn                                        etcdctl's txn syntax on stdin: compares, blank line,
+                                             success ops, blank line, failure ops
+                                             (value("k") = "v", mod("k") > "3"; put K V, get K, del K)
+  watch KEY [--prefix] [--rev N] [--prev-kv] [--max-events N]   print changes until Ctrl-C
+  lease grant TTL | revoke ID | keep-alive ID [--once] | ttl ID [--keys]   (IDs in hex)
+  lock NAME [--ttl S] [-- COMMAND ARGS...]   take the lock, print its key and fencing token; hold
+                                             it until Ctrl-C, or run COMMAND while holding it
+                                             (env CONCORD_LOCK_KEY, CONCORD_LOCK_TOKEN)
+  elect NAME VALUE [--ttl S]                 campaign, print the leader key and token, hold until Ctrl-C
+  elect NAME -l                              observe the election's leaders
+  seq NAME [--count K]                       take the next K numbers of the counter NAME
+  claim NAMESPACE VALUE OWNER                claim a unique value (exit 1 when taken by another owner)
+  members                                    the cluster's members
+  status                                     every endpoint's status as a table
+
+global flags:
+  --endpoints LIST       client URLs (default: env CONCORD_ENDPOINTS, else 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379)
+  --json                 one JSON object per result on stdout (ids and 64-bit numbers as strings)
+  --dial-timeout D       connecting to one endpoint (default 2s)
+  --command-timeout D    one request including retries (default 10s)
+
+exit codes: 0 ok, 1 failure (one line on stderr), 2 bad command line
 `;
