@@ -27,6 +27,8 @@ export { prefixEnd, toBytes, toText, type Bytes, type KeySelector } from './byte
 export { ClientErrorCode, ConcordClientError, FencedError, WatchCompactedError, type ConcordClientErrorOptions } from './errors.js';
 export { Election, type CampaignOptions, type LeaderInfo, type Leadership } from './election.js';
 export { Lease, type LeaseOptions } from './lease.js';
+export { Registration, SERVICES_PREFIX, type MemberEvent, type MemberMetadata, type RegisterOptions, type ServiceInstance, type WatchMembersOptions } from './membership.js';
+export { ALLOCATION_PARTITIONS_MAX, Allocator, rendezvousOwner, type AllocateOptions, type AllocatorEvents } from './allocation.js';
 export { FencingGate, Guarded, type Fence, type LockHandle, type LockOptions } from './lock.js';
 export { type StmOptions, type StmResult, type StmTx } from './stm.js';
 export { compare, op, TxnBuilder, type Compare, type CompareOp, type Op, type OpResult, type PutOptions, type TxnResult } from './txn.js';
