@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { backoffDelayMs, sleep } from './backoff.js';
-import { Concord } from './client.js';
+import type { Concord } from './client.js';
 import { ClientErrorCode, ConcordClientError } from './errors.js';
 import type { LockHandle } from './lock.js';
 import { registerInstance, servicePrefix, watchMemberBatches, type MemberMetadata, type Registration } from './membership.js';
@@ -256,17 +256,3 @@ export async function allocateWork(
   const registration = await registerInstance(client, service, instance, options.metadata ?? {}, options.ttl === undefined ? {} : { ttl: options.ttl });
   return new Allocator(client, service, instance, [...partitions], registration, options);
 }
-
-declare module './client.js' {
-  interface Concord {
-    /**
-     * allocate registers `instance` in `service` and takes its rendezvous-hashing share of
-     * `partitions`, holding the lock `alloc/<service>/<partition>` (its fencing token) for each.
-     */
-    allocate(service: string, instance: string, partitions: readonly string[], options?: AllocateOptions): Promise<Allocator>;
-  }
-}
-
-Concord.prototype.allocate = function allocate(this: Concord, service, instance, partitions, options) {
-  return allocateWork(this, service, instance, partitions, options);
-};

@@ -14,6 +14,11 @@ import { runStm, type StmOptions, type StmResult, type StmTx } from './stm.js';
 import { compare, deleteRequest, op, putRequest, rangeRequest, TxnBuilder, txnResultOf, type PutOptions, type TxnResult } from './txn.js';
 import { headerOf, kvOf, revisionOf, type KeyValue, type ReadConsistency, type ResponseHeader } from './types.js';
 import { watchEvents, type WatchEvent, type WatchOptions } from './watch.js';
+import { allocateWork, type AllocateOptions, type Allocator } from './allocation.js';
+import {
+  discoverInstances, registerInstance, watchMemberEvents,
+  type MemberEvent, type MemberMetadata, type RegisterOptions, type Registration, type ServiceInstance, type WatchMembersOptions,
+} from './membership.js';
 
 const KV = {
   range: METHODS['/etcdserverpb.KV/Range'],
@@ -190,6 +195,37 @@ export class Concord {
   /** election returns the election `name` (campaign, observe, leader). */
   election(name: Bytes): Election {
     return new Election(this.pool, name);
+  }
+
+  // ---- membership and work allocation ----
+
+  /**
+   * register writes `services/<service>/<instance>` = JSON(metadata) under a lease kept alive
+   * by this client; the key disappears when the lease is lost (within `ttl` seconds of a crash).
+   */
+  register(service: string, instance: string, metadata: MemberMetadata = {}, options: RegisterOptions = {}): Promise<Registration> {
+    return registerInstance(this, service, instance, metadata, options);
+  }
+
+  /** discover lists the current instances of `service` (a linearizable read), sorted by name. */
+  discover(service: string): Promise<ServiceInstance[]> {
+    return discoverInstances(this, service);
+  }
+
+  /**
+   * watchMembers yields the current members as joins, then every join, update and leave in
+   * revision order, resuming across member failures and re-reading after a compaction.
+   */
+  watchMembers(service: string, options: WatchMembersOptions = {}): AsyncGenerator<MemberEvent, void, undefined> {
+    return watchMemberEvents(this, service, options);
+  }
+
+  /**
+   * allocate registers `instance` in `service` and takes its rendezvous-hashing share of
+   * `partitions`, holding the lock `alloc/<service>/<partition>` (its fencing token) for each.
+   */
+  allocate(service: string, instance: string, partitions: readonly string[], options: AllocateOptions = {}): Promise<Allocator> {
+    return allocateWork(this, service, instance, partitions, options);
   }
 
   // ---- recipes ----

@@ -8,7 +8,7 @@
  * The methods are installed on `Concord` here (declaration merging) because this file is
  * loaded by the client's one entry point, index.ts.
  */
-import { Concord } from './client.js';
+import type { Concord } from './client.js';
 import { ClientErrorCode, ConcordClientError, WatchCompactedError } from './errors.js';
 import type { Lease } from './lease.js';
 import type { KeyValue, Revision } from './types.js';
@@ -74,22 +74,6 @@ export class Registration {
   }
 }
 
-declare module './client.js' {
-  interface Concord {
-    /**
-     * register writes `services/<service>/<instance>` = JSON(metadata) under a lease kept alive
-     * by this client; the key disappears when the lease is lost (within `ttl` seconds of a crash).
-     */
-    register(service: string, instance: string, metadata?: MemberMetadata, options?: RegisterOptions): Promise<Registration>;
-    /** discover lists the current instances of `service` (a linearizable read), sorted by name. */
-    discover(service: string): Promise<ServiceInstance[]>;
-    /**
-     * watchMembers yields the current members as joins, then every join, update and leave in
-     * revision order, resuming across member failures and re-reading after a compaction.
-     */
-    watchMembers(service: string, options?: WatchMembersOptions): AsyncGenerator<MemberEvent, void, undefined>;
-  }
-}
 
 /** servicePrefix is `services/<service>/`, after checking the name. */
 export function servicePrefix(service: string): string {
@@ -221,13 +205,3 @@ function parseMetadata(text: string): MemberMetadata {
   }
   return { raw: text };
 }
-
-Concord.prototype.register = function register(this: Concord, service, instance, metadata, options) {
-  return registerInstance(this, service, instance, metadata, options);
-};
-Concord.prototype.discover = function discover(this: Concord, service) {
-  return discoverInstances(this, service);
-};
-Concord.prototype.watchMembers = function watchMembers(this: Concord, service, options) {
-  return watchMemberEvents(this, service, options);
-};
