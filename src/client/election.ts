@@ -5,6 +5,7 @@
  * increases from leader to leader and fences the leader's writes exactly like a lock's token
  * (`client.guarded(leadership)`).
  */
+import { anySignal } from './signals.js';
 import { METHODS } from '../api/codec/index.js';
 import { enqueue, waitForTurn, type Contender } from './contender-queue.js';
 import { compare, op, txnRequest, type Op } from './txn.js';
@@ -64,10 +65,14 @@ export class Election {
   async campaign(value: Bytes, options: CampaignOptions = {}): Promise<Leadership> {
     const lease = await Lease.grant(this.pool, options.ttl ?? 10);
     try {
-      const signal = AbortSignal.any([lease.lost, ...(options.signal ? [options.signal] : [])]);
-      const me = await enqueue(this.pool, this.nameBytes, lease, toBytes(value));
-      await waitForTurn(this.pool, this.nameBytes, me, signal);
-      return this.leadership(me, lease);
+      const { signal, dispose } = anySignal([lease.lost, ...(options.signal ? [options.signal] : [])]);
+      try {
+        const me = await enqueue(this.pool, this.nameBytes, lease, toBytes(value));
+        await waitForTurn(this.pool, this.nameBytes, me, signal);
+        return this.leadership(me, lease);
+      } finally {
+        dispose();
+      }
     } catch (error) {
       await lease.revoke().catch(() => {});
       throw error;

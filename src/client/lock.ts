@@ -10,7 +10,8 @@ import { ClientErrorCode, ConcordClientError, FencedError } from './errors.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { Lease } from './lease.js';
 import { compare, op, putRequest, TxnBuilder, txnRequest, txnResultOf, type Op, type PutOptions, type TxnResult } from './txn.js';
-import { enqueue, waitForTurn } from './contender-queue.js';
+import { enqueue, waitForTurn, type Contender } from './contender-queue.js';
+import { anySignal } from './signals.js';
 
 const TXN = METHODS['/etcdserverpb.KV/Txn'];
 
@@ -45,33 +46,41 @@ export interface LockHandle extends Fence {
 export async function acquireLock(pool: EndpointPool, name: Bytes, options: LockOptions = {}): Promise<LockHandle> {
   const lease = await Lease.grant(pool, options.ttl ?? 10);
   try {
-    const signal = AbortSignal.any([
-      lease.lost,
-      ...(options.signal ? [options.signal] : []),
-      ...(options.waitTimeoutMs === undefined ? [] : [AbortSignal.timeout(options.waitTimeoutMs)]),
-    ]);
+    const timeout = options.waitTimeoutMs === undefined ? undefined : new AbortController();
+    const timer = timeout ? setTimeout(() => timeout.abort(new Error('lock wait timed out')), options.waitTimeoutMs) : undefined;
+    const { signal, dispose } = anySignal([lease.lost, ...(options.signal ? [options.signal] : []), ...(timeout ? [timeout.signal] : [])]);
     const nameBytes = toBytes(name);
-    const me = await enqueue(pool, nameBytes, lease, new Uint8Array(0));
-    await waitForTurn(pool, nameBytes, me, signal);
-    const key = me.key;
-    return {
-      key,
-      keyText: toText(key),
-      token: me.createRevision,
-      lease,
-      lost: lease.lost,
-      release: async () => {
-        try {
-          await pool.unary(TXN, txnRequest([compare.createRevision(key, '==', me.createRevision)], [op.delete(key)], []), 'idempotent');
-        } finally {
-          await lease.revoke();
-        }
-      },
-    };
+    try {
+      const me = await enqueue(pool, nameBytes, lease, new Uint8Array(0));
+      await waitForTurn(pool, nameBytes, me, signal);
+      return held(pool, me, lease);
+    } finally {
+      dispose();
+      if (timer) clearTimeout(timer);
+    }
   } catch (error) {
     await lease.revoke().catch(() => {});
     throw error;
   }
+}
+
+/** held is the handle of a lock whose contender `me` reached the head of the queue. */
+function held(pool: EndpointPool, me: Contender, lease: Lease): LockHandle {
+  const key = me.key;
+  return {
+    key,
+    keyText: toText(key),
+    token: me.createRevision,
+    lease,
+    lost: lease.lost,
+    release: async () => {
+      try {
+        await pool.unary(TXN, txnRequest([compare.createRevision(key, '==', me.createRevision)], [op.delete(key)], []), 'idempotent');
+      } finally {
+        await lease.revoke();
+      }
+    },
+  };
 }
 
 /**
