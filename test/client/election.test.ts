@@ -83,9 +83,18 @@ describe('client election across leader kills', { concurrency: false }, () => {
         assert.ok(seq.length > 0, 'observers saw leaders');
         const distinct = seq.map((l) => l.token).filter((t, i, a) => i === 0 || a[i - 1] !== t);
         for (let i = 1; i < distinct.length; i++) assert.ok(distinct[i]! > distinct[i - 1]!, 'observers see tokens strictly increase');
-        for (const t of distinct) assert.ok(tokens.has(t), `observed leader #${t} was a real leadership`);
-        // Every observed leader's value was written by the candidate that held that token.
-        for (const l of seq) assert.equal(l.value.replace(/-working$/, ''), terms.find((t) => t.token === l.token)!.who);
+        for (const l of seq) {
+          const term = terms.find((t) => t.token === l.token);
+          if (term) {
+            // A leadership its candidate learned of: its value is that candidate's.
+            assert.equal(l.value.replace(/-working$/, ''), term.who);
+          } else {
+            // The head of the queue whose campaign call failed before returning (a member was
+            // killed mid-call): it leads by definition (lowest create revision, as in etcd) until
+            // its lease is revoked, but its candidate never acted: it never proclaimed.
+            assert.ok(!l.value.endsWith('-working'), `observed leader #${l.token} proclaimed without a known leadership`);
+          }
+        }
       }
       console.log(`election: ${terms.length} terms, ${observed.map((s) => s.length).join('/')} observed updates, ${errors} campaign errors over 3 leader kills`);
     } finally {
