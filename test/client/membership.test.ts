@@ -87,7 +87,7 @@ describe('client membership and service discovery', { concurrency: false }, () =
     const elapsedMs = Date.now() - killedAt;
     console.log(`killed instance left ${elapsedMs} ms after SIGKILL (TTL ${ttlSeconds} s)`);
     // The lease expires at most TTL after its last renewal (before the kill); allow the leader's expiry check and the watch delivery.
-    assert.ok(elapsedMs <= ttlSeconds * 1000 + 1_500, `left after ${elapsedMs} ms`);
+    assert.ok(elapsedMs <= ttlSeconds * 1000 + 3_000, `left after ${elapsedMs} ms`);
     assert.deepEqual((await client.discover('workers')).map((m) => m.instance), ['stay']);
 
     controller.abort();
