@@ -3,8 +3,9 @@ import { AssertionError, assert } from '../lib/assert.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
 import { RaftError, RaftErrorCode } from '../raft/errors.js';
 import { MemoryStorage } from '../raft/storage.js';
+import { MemoryView } from './memory-view.js';
 import {
-  EMPTY_CONF_STATE, type ConfState, type Entry, type HardState, type LogIndex, type Snapshot, type Term,
+  EMPTY_CONF_STATE, type ConfState, type LogIndex, type Snapshot, type Term,
 } from '../raft/types.js';
 import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -41,20 +42,22 @@ export const SNAP_DIR = 'snap';
  * Any I/O failure fails the storage for good (DESIGN §4): that call and every later one reject
  * with the same StorageError, and the node must restart and recover from disk.
  */
-export class DiskStorage implements DurableLogStorage {
+export class DiskStorage extends MemoryView implements DurableLogStorage {
   private tail: Promise<unknown> = Promise.resolve();
   private failure: StorageError | undefined;
   private closed = false;
 
   private constructor(
     readonly dir: string,
-    private readonly memory: MemoryStorage,
+    memory: MemoryStorage,
     private readonly wal: Wal,
     private readonly snapshots: SnapshotStore,
     private readonly snapshotsRetained: number,
     /** tornTail reports what recovery cut from the end of the WAL, if anything. */
     readonly tornTail: TornTail | undefined,
-  ) {}
+  ) {
+    super(memory);
+  }
 
   /**
    * open recovers the group stored in `dir`, or starts a new one there (with a snapshot at index 0
@@ -94,25 +97,6 @@ export class DiskStorage implements DurableLogStorage {
       await wal.close();
       throw error;
     }
-  }
-
-  initialState(): { hardState: HardState; confState: ConfState } {
-    return this.memory.initialState();
-  }
-  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] {
-    return this.memory.entries(lo, hi, bytesMax);
-  }
-  term(index: LogIndex): Term {
-    return this.memory.term(index);
-  }
-  lastIndex(): LogIndex {
-    return this.memory.lastIndex();
-  }
-  firstIndex(): LogIndex {
-    return this.memory.firstIndex();
-  }
-  snapshot(): Snapshot {
-    return this.memory.snapshot();
   }
 
   /** walSegmentNames lists the live WAL segment files (for tests and status pages). */

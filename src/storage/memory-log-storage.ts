@@ -1,8 +1,9 @@
 import { assert } from '../lib/assert.js';
 import { RaftError, RaftErrorCode } from '../raft/errors.js';
 import { MemoryStorage } from '../raft/storage.js';
+import { MemoryView } from './memory-view.js';
 import {
-  EMPTY_CONF_STATE, type ConfState, type Entry, type HardState, type LogIndex, type Snapshot, type Term,
+  EMPTY_CONF_STATE, type ConfState, type LogIndex, type Snapshot,
 } from '../raft/types.js';
 import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -12,31 +13,11 @@ import { StorageError, StorageErrorCode } from './errors.js';
  * with the same async write API and the same checks as DiskStorage (the test double shipped
  * beside it; both pass test/conformance/log-storage.ts).
  */
-export class MemoryLogStorage implements DurableLogStorage {
-  private readonly memory: MemoryStorage;
+export class MemoryLogStorage extends MemoryView implements DurableLogStorage {
   private closed = false;
 
   constructor(initialConfState: ConfState = EMPTY_CONF_STATE) {
-    this.memory = MemoryStorage.withConf(initialConfState);
-  }
-
-  initialState(): { hardState: HardState; confState: ConfState } {
-    return this.memory.initialState();
-  }
-  entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Entry[] {
-    return this.memory.entries(lo, hi, bytesMax);
-  }
-  term(index: LogIndex): Term {
-    return this.memory.term(index);
-  }
-  lastIndex(): LogIndex {
-    return this.memory.lastIndex();
-  }
-  firstIndex(): LogIndex {
-    return this.memory.firstIndex();
-  }
-  snapshot(): Snapshot {
-    return this.memory.snapshot();
+    super(MemoryStorage.withConf(initialConfState));
   }
 
   async persistReady(batch: PersistBatch, _mustSync: boolean): Promise<void> {
