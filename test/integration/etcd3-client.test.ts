@@ -69,6 +69,28 @@ describe('the etcd3 npm client against a 3-member Concord cluster', { concurrenc
     assert.deepEqual(seen, written, 'each revision exactly once, in order');
   });
 
+  test('a lease granted through the leader is renewed at once through a follower that has not applied the grant yet', async () => {
+    const leader = await cluster.waitForLeader(20_000);
+    // The raw etcd calls through each member's JSON gateway, so each request goes to one member.
+    const post = async (name: string, path: string, body: unknown): Promise<string> => {
+      const res = await fetch(`http://127.0.0.1:${cluster.member(name).clientPort}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      assert.equal(res.status, 200, `${path} on ${name}`);
+      return res.text();
+    };
+    const followers = cluster.members.map((m) => m.name).filter((name) => name !== leader);
+    // A follower learns the grant's commit index with the next heartbeat, after the leader has
+    // answered the grant: it must catch up before calling the lease unknown (TTL 0).
+    for (let i = 0; i < 10; i++) {
+      const granted = JSON.parse(await post(leader, '/v3/lease/grant', { TTL: '30' })) as { ID: string };
+      for (const follower of followers) {
+        const line = (await post(follower, '/v3/lease/keepalive', { ID: granted.ID })).split('\n')[0]!;
+        const renewed = (JSON.parse(line) as { result: { ID: string; TTL?: string } }).result;
+        assert.equal(renewed.TTL, '30', `lease ${granted.ID} renewed through ${follower} (round ${i})`);
+      }
+      await post(leader, '/v3/lease/revoke', { ID: granted.ID });
+    }
+  });
+
   test('leases: keep-alive keeps keys alive past their TTL; revoke deletes them', async () => {
     const lease = client.lease(2);
     await lease.put('leased/k').value('v');

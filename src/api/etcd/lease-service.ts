@@ -31,6 +31,10 @@ export function registerLease(registry: MethodRegistry, backend: EtcdBackend): v
   registry.bidi(defOf('/etcdserverpb.Lease/LeaseKeepAlive'), async (requests, call) => {
     try {
       for await (const req of requests) {
+        // A lease granted through another member may not be applied here yet: catch up to the
+        // leader's commit index (ReadIndex) before answering "unknown lease", as etcd 3.4 waits
+        // for its applied index before renewing.
+        if (!backend.store.leaseInfo(req.ID)) await backend.readBarrier('read-index');
         const ttl = await backend.lessor.keepAlive(req.ID);
         // etcd answers a keep-alive of an unknown or expired lease with TTL 0 (no error).
         await call.send({ header: header(), ID: req.ID, TTL: BigInt(Math.max(0, ttl)) });
