@@ -2,6 +2,7 @@ import { AssertionError } from '../../src/lib/assert.js';
 import type { NodeId } from '../../src/raft/index.js';
 import { SimFailure, type CheckerName } from './checkers.js';
 import { SIM_DEFAULTS, Scenario, describeParams, type LinkMode as LinkModeT } from './params.js';
+import type { StackOutcome } from './kv-stack.js';
 import type { SimNode } from './sim-node.js';
 import type { RunStats, World } from './world.js';
 
@@ -33,6 +34,8 @@ export interface SimResult {
   readonly params: string;
   /** fullTrace is every trace line, when the options asked to keep them. */
   readonly fullTrace: string | undefined;
+  /** stack is the whole-stack workload's outcome (kv runs only). */
+  readonly stack?: StackOutcome;
 }
 
 /** SimRunError is a failed run: seed, step, checker, message and the trace tail to replay it. */
