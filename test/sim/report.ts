@@ -82,7 +82,9 @@ export function failureReport(world: World, error: unknown): SimRunError {
   const replay = `npm run sim -- --seed ${o.seed} --nodes ${o.nodes}${o.scenario !== Scenario.Random ? ` --scenario ${o.scenario}` : ''}` +
     `${o.preVoteCheckQuorum !== undefined ? ` --pre-vote-check-quorum ${o.preVoteCheckQuorum ? 'on' : 'off'}` : ''}` +
     `${o.linkMode !== undefined ? ` --link-mode ${o.linkMode}` : ''}` +
-    `${o.safetyTicks !== SIM_DEFAULTS.safetyTicks ? ` --ticks ${o.safetyTicks}` : ''}`;
+    `${o.safetyTicks !== SIM_DEFAULTS.safetyTicks ? ` --ticks ${o.safetyTicks}` : ''}` +
+    `${o.stack === 'kv' ? ` --stack kv --workload ${o.stackWorkload ?? 'register'}` : ''}` +
+    `${o.stackFault !== undefined && o.stackFault !== 'none' ? ` --stack-fault ${o.stackFault}` : ''}`;
   const report = [
     `SIM FAILURE seed=${o.seed} step=${world.step} tick=${world.tick} phase=${world.phase} checker=${checker}`,
     `  ${detail}`,
