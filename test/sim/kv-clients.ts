@@ -37,6 +37,7 @@ interface PendingRead extends Pending {
 export class KvClients {
   private readonly writes = new Map<string, PendingWrite>();
   private readonly reads = new Map<string, PendingRead>();
+  private localReads: PendingRead[] = [];
   private seq = 0;
   /** counts for the run's summary. */
   readonly stats = { writes: 0, reads: 0, refused: 0, unknown: 0 };
@@ -100,8 +101,8 @@ export class KvClients {
     if (!node || !raw) return false;
     this.stats.reads++;
     if (this.fault === 'stale-reads') {
-      // Broken on purpose: answer from the node's local state, without ReadIndex.
-      done(storeOf(node));
+      // Broken on purpose: answered (next tick) from the node's local state, without ReadIndex.
+      this.localReads.push({ node: node.id, incarnation: node.incarnation, deadlineTick: w.tick, done });
       return true;
     }
     const context = `kr${++this.seq}`;
@@ -149,6 +150,12 @@ export class KvClients {
       this.stats.unknown++;
       p.done(null);
     }
+    const localReads = this.localReads;
+    this.localReads = [];
+    for (const p of localReads) {
+      const node = w.nodes[p.node - 1];
+      p.done(node !== undefined && node.up && node.incarnation === p.incarnation ? storeOf(node) : null);
+    }
     for (const [context, p] of [...this.reads]) {
       if (!lost(p)) continue;
       this.reads.delete(context);
@@ -159,7 +166,7 @@ export class KvClients {
 
   /** inFlight is the number of requests waiting for an answer. */
   get inFlight(): number {
-    return this.writes.size + this.reads.size;
+    return this.writes.size + this.reads.size + this.localReads.length;
   }
 }
 
