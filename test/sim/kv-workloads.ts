@@ -60,7 +60,11 @@ class Clients {
   }
 }
 
-/** FinalRead retries a linearizable read at the leader until it is answered. */
+/**
+ * FinalRead retries a linearizable read at the leader until it is answered. It starts only once
+ * no request of the workload is in flight, so every acknowledged write was acknowledged before
+ * the final read was called (as a real workload stops its writers first).
+ */
 class FinalRead<T> {
   result: { time: number; value: T } | undefined;
   private inFlight = false;
@@ -70,7 +74,7 @@ class FinalRead<T> {
   /** step issues the read when none is in flight; true once answered. */
   step(): boolean {
     if (this.result !== undefined) return true;
-    if (this.inFlight) return false;
+    if (this.inFlight || this.clients.inFlight > 0) return false;
     const time = this.clients.nowMs();
     this.inFlight = this.clients.read((store) => {
       this.inFlight = false;
