@@ -104,8 +104,18 @@ function summarize(history: WorkloadHistory): string {
       const unknown = history.adds.filter((o) => o.returnTime === null).length;
       return `${history.adds.length} adds (${unknown} unknown), final read ${history.finalRead?.elements.length ?? 'failed'}`;
     }
-    default:
-      return '';
+    case 'watch':
+      return `${history.acknowledged.length} acknowledged writes, revisions ${history.startRevision}..${history.final?.revision ?? '?'}, watchers saw ${history.watchers.map((w) => w.events.length).join('/')} events`;
+    case 'lock':
+      return `${history.acquisitions.length} acquisitions, ${history.acknowledged.length} acknowledged / ${history.resourceLog.length} accepted / ${history.rejected.length} rejected writes`;
+    case 'sequencer': {
+      const unknown = history.calls.filter((o) => o.returnTime === null).length;
+      return `${history.calls.length} calls (${unknown} unknown)`;
+    }
+    case 'lease': {
+      const count = (fate: string): number => history.leases.filter((l) => l.fate === fate).length;
+      return `${history.leases.length} leases (${count('revoked')} revoked, ${count('abandoned')} abandoned, ${count('kept')} kept), final read ${history.finalRead?.keys.length ?? 'failed'} keys`;
+    }
   }
 }
 
@@ -151,4 +161,12 @@ describe('verification workloads on a real cluster with the leader killed and re
     const dropped = { ...history.finalRead, elements: history.finalRead.elements.filter((e) => e !== acknowledged.input.element) };
     assert.notDeepEqual(judge({ ...history, finalRead: dropped }), []);
   });
+
+  for (const name of ['watch', 'lock', 'sequencer', 'lease'] as const) {
+    test(`${name}: records a history`, async () => {
+      const { history, log } = await runWithKill(cluster, name, 103);
+      console.log(`# ${name}: ${summarize(history)}`);
+      console.log(log.join('\n'));
+    });
+  }
 });
