@@ -27,7 +27,7 @@ import {
 } from './support.js';
 
 /** LEASE_CLIENTS is the number of concurrent clients. */
-export const LEASE_CLIENTS = 3;
+export const LEASE_CLIENTS = 4;
 /** LEASE_TTL_SECONDS is the TTL asked for (the server may raise it to its minimum; the granted TTL is recorded). */
 export const LEASE_TTL_SECONDS = 2;
 /** LEASE_KEPT_PER_CLIENT is how many leases one client keeps alive to the end. */
@@ -131,13 +131,14 @@ async function leaseWorker(ctx: WorkloadContext, w: number, prefix: string, out:
       allWritten = await putWithLease(ctx, client, lease, key);
       if (allWritten) t.keys.push(key);
     }
-    const keep = allWritten && kept < LEASE_KEPT_PER_CLIENT && random.chance(0.3);
+    // Each client keeps its first fully written lease, and later ones now and then.
+    const keep = allWritten && kept < LEASE_KEPT_PER_CLIENT && (kept === 0 || random.chance(0.3));
     if (keep) {
       kept++;
       continue;
     }
     // Hold it a little with keep-alives running, then end it.
-    await sleep(random.between(100, 1_200), ctx.signal);
+    await sleep(random.between(50, 600), ctx.signal);
     if (random.chance(0.5)) {
       t.fate = 'abandoned';
       lease.release();
