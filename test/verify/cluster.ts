@@ -71,8 +71,13 @@ interface Member {
   child: ChildProcess | undefined;
   state: MemberState;
   diskFull: boolean;
+  /** diskFreedAt: when the ballast was last deleted (Date.now ms), for exits caused by the full disk but seen a little later. */
+  diskFreedAt: number;
   readonly output: string[];
 }
+
+/** DISK_EXIT_GRACE_MS: an exit this soon after the disk was freed still counts as caused by the full disk. */
+const DISK_EXIT_GRACE_MS = 5_000;
 
 /** VerifyCluster; see the file comment. */
 export class VerifyCluster {
@@ -97,6 +102,7 @@ export class VerifyCluster {
       child: undefined,
       state: 'killed' as MemberState,
       diskFull: false,
+      diskFreedAt: -Infinity,
       output: [],
     }));
   }
@@ -217,9 +223,10 @@ export class VerifyCluster {
       m.child = undefined;
       if (m.state === 'killed' || this.destroyed) return;
       m.state = 'exited';
-      const exit: MemberExit = { time: this.now(), member: m.addressing.name, code, signal, diskFull: m.diskFull, lastLines: m.output.slice(-20) };
+      const diskFull = m.diskFull || Date.now() - m.diskFreedAt < DISK_EXIT_GRACE_MS;
+      const exit: MemberExit = { time: this.now(), member: m.addressing.name, code, signal, diskFull, lastLines: m.output.slice(-20) };
       this.exits.push(exit);
-      this.options.log?.(`member ${exit.member} exited by itself (code ${code}, signal ${signal})${m.diskFull ? ' with a full disk' : ''}`);
+      this.options.log?.(`member ${exit.member} exited by itself (code ${code}, signal ${signal})${diskFull ? ' with a full disk' : ''}`);
     });
   }
 
@@ -267,6 +274,7 @@ export class VerifyCluster {
     const m = this.member(index);
     if (!this.tmpfs) return;
     await freeDisk(m.dataDir);
+    if (m.diskFull) m.diskFreedAt = Date.now();
     m.diskFull = false;
   }
 
