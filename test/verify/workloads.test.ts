@@ -19,6 +19,8 @@ import { workloadByName, WORKLOADS } from './workloads/index.js';
 const DURATION_MS = 4_000;
 /** RUN_MS_MAX aborts a workload run that has not returned by then (a workload must never hang). */
 const RUN_MS_MAX = 60_000;
+/** ABORT_RETURN_MS_MAX is how long a workload may take to return once aborted (its last bounded waits). */
+const ABORT_RETURN_MS_MAX = 20_000;
 
 interface Run {
   readonly history: WorkloadHistory;
@@ -215,5 +217,31 @@ describe('verification workloads on a real cluster with the leader killed and re
     const kept = history.leases.find((l) => l.fate === 'kept' && l.keys.length > 0)!;
     assertCaught({ ...history, finalRead: { ...history.finalRead, keys: history.finalRead.keys.filter((k) => k !== kept.keys[0]) } },
       'a key of a kept lease gone');
+  });
+
+  test('every workload returns soon after the run is aborted, even with healed never resolving', async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const log: string[] = [];
+    const runs = WORKLOADS.map((w, i) => w.run({
+      endpoints: endpointsOf(cluster),
+      durationMs: 600_000,
+      healed: new Promise<void>(() => {}),
+      signal: controller.signal,
+      seed: 200 + i,
+      now: () => performance.now() - started,
+      log: (line) => log.push(line),
+    }));
+    await sleep(1_500);
+    controller.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => { timer = setTimeout(() => resolve('hung'), ABORT_RETURN_MS_MAX); });
+    try {
+      const histories = await Promise.all(runs.map((r) => Promise.race([r, hung])));
+      histories.forEach((h, i) => assert.notEqual(h, 'hung', `${WORKLOADS[i]!.name} still running ${ABORT_RETURN_MS_MAX} ms after the abort:\n${log.join('\n')}`));
+      histories.forEach((h, i) => assert.equal(h !== 'hung' && h.workload, WORKLOADS[i]!.name));
+    } finally {
+      clearTimeout(timer);
+    }
   });
 });

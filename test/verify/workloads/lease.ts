@@ -104,6 +104,7 @@ async function leaseWorker(ctx: WorkloadContext, w: number, prefix: string, out:
   let client = newClient(ctx, w);
   clients.push(client);
   let kept = 0;
+  let ended = 0;
   // A stuck call leaves this client's state unknown: its leases stay as they are (kept ones
   // report the loss when the client closes) and a new client takes over.
   const replace = (why: string): void => {
@@ -139,7 +140,8 @@ async function leaseWorker(ctx: WorkloadContext, w: number, prefix: string, out:
     }
     // Hold it a little with keep-alives running, then end it.
     await sleep(random.between(50, 600), ctx.signal);
-    if (random.chance(0.5)) {
+    // Revoke and abandon alternate per client (each client starting with a different one).
+    if ((ended++ + w) % 2 === 0) {
       t.fate = 'abandoned';
       lease.release();
       t.endedAt = t.lostAt ?? ctx.now();
