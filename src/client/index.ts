@@ -9,6 +9,9 @@
  * const lock = await client.lock('jobs');
  * await client.guarded(lock).put('jobs/owner', 'me');   // refused with FencedError once the lock is lost
  * await lock.release();
+ * const session = await client.session({ ttl: 60 });  // exactly-once writes, retried until answered
+ * await session.put('orders/17', 'paid');
+ * await session.close();
  * client.close();
  * ```
  */

@@ -14,7 +14,7 @@
  * retry fails with CONCORD_CLIENT_SESSION_EXPIRED, never applying the write a second time.
  */
 import { randomUUID } from 'node:crypto';
-import { METHODS, type MethodDescriptor } from '../api/codec/index.js';
+import { METHODS, type etcdserverpb, type MethodDescriptor } from '../api/codec/index.js';
 import { backoffDelayMs, sleep } from './backoff.js';
 import type { Bytes, KeySelector } from './bytes.js';
 import type { DeleteResult, PutResult } from './client.js';
@@ -164,9 +164,7 @@ export class Session {
    */
   txn(): TxnBuilder {
     return new TxnBuilder(async (request) => {
-      const readOnly = request.success.every((o) => o.request?.$case === 'requestRange')
-        && request.failure.every((o) => o.request?.$case === 'requestRange');
-      if (readOnly) return txnResultOf(await this.pool.unary(KV.txn, request, 'read'));
+      if (isReadOnlyTxn(request)) return txnResultOf(await this.pool.unary(KV.txn, request, 'read'));
       return txnResultOf(await this.write(KV.txn, request));
     });
   }
@@ -267,6 +265,12 @@ export class Session {
       `session ${this.id} write ${seq} was not answered within ${this.requestTimeoutMs} ms (${attempts} attempts): it may have been applied once, never twice${lastError ? ` (${lastError.message})` : ''}`,
       lastError ? { cause: lastError } : {});
   }
+}
+
+/** isReadOnlyTxn: no branch writes, nested txns included (the server serves such a txn as a read, without the session). */
+function isReadOnlyTxn(request: etcdserverpb.TxnRequest): boolean {
+  return [...request.success, ...request.failure].every((o) => o.request?.$case === 'requestRange'
+    || (o.request?.$case === 'requestTxn' && isReadOnlyTxn(o.request.value)));
 }
 
 /** isRetryable: failures after which the write's outcome is unknown or it was refused before the log — a session resends it. */
