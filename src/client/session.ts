@@ -45,7 +45,10 @@ export const SESSION_METADATA = {
 /** SESSION_TTL_SECONDS_DEFAULT is the default TTL of a session's lease. */
 export const SESSION_TTL_SECONDS_DEFAULT = 60;
 
-/** SESSION_GRANT_ATTEMPTS_MAX bounds the lease grants tried when a grant's outcome is unknown (an extra lease just expires). */
+/**
+ * SESSION_GRANT_ATTEMPTS_MAX bounds the lease grants (and revokes) tried when one's outcome is
+ * unknown: an extra granted lease just expires, a second revoke finds no lease.
+ */
 const SESSION_GRANT_ATTEMPTS_MAX = 5;
 
 /**
@@ -186,12 +189,22 @@ export class Session {
 
   /**
    * close ends the session: later writes fail (CONCORD_CLIENT_CLOSED), the writes in flight
-   * finish (answered or timed out), then the lease is revoked and the server drops the session.
+   * finish (answered or timed out), then the lease is revoked and the server drops the session
+   * (the revoke is retried after an unknown outcome).
    */
   async close(): Promise<void> {
     this.end(new ConcordClientError(ClientErrorCode.Closed, `session ${this.id} closed`));
     await Promise.allSettled([...this.inFlight]);
-    await this.lease.revoke();
+    // Revoking twice is harmless (the second answers "lease not found", which revoke accepts).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.lease.revoke();
+        return;
+      } catch (error) {
+        if (!(error instanceof ConcordClientError && error.code === ClientErrorCode.OutcomeUnknown) || attempt >= SESSION_GRANT_ATTEMPTS_MAX) throw error;
+        await sleep(backoffDelayMs(attempt));
+      }
+    }
   }
 
   private end(reason: ConcordClientError): void {
