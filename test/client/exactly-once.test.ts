@@ -122,6 +122,30 @@ describe('client sessions: exactly-once writes', { concurrency: false }, () => {
     }
   });
 
+  test('a small window queues concurrent writes; read-only txns take no seq; a definite server error surfaces and is recorded', async () => {
+    const { proxy, client, close } = await proxied(3);
+    try {
+      const session = await client.session({ ttl: 30, windowMax: 2 });
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => session.put(`eo/window/${i}`, String(i))));
+      assert.equal(new Set(results.map((r) => r.revision)).size, 12, 'twelve distinct writes, one revision each');
+      for (let i = 0; i < 12; i++) assert.equal((await direct.get(`eo/window/${i}`))?.version, 1, `eo/window/${i} written once`);
+      assert.equal(session.stats.writes, 12);
+      assert.equal(session.ack, 12);
+      const read = await session.txn().if(compare.value('eo/window/0', '==', '0')).then(op.get('eo/window/1')).commit();
+      assert.equal(read.succeeded, true);
+      assert.equal(session.stats.writes, 12, 'a txn of gets is a read: no seq');
+      // A put on a lease that does not exist: the server answers an error, which is not retried.
+      await assert.rejects(session.put('eo/window/bad', 'x', { lease: 0x7ead0ead0eadn }),
+        (e: unknown) => e instanceof ConcordClientError && e.code === ClientErrorCode.LeaseNotFound);
+      assert.equal(session.stats.writes, 13);
+      assert.equal(session.ack, 13);
+      console.log(`# window 2: 13 writes, ${proxy.cuts} cuts, ${session.stats.retries} retries`);
+      await session.close();
+    } finally {
+      await close();
+    }
+  });
+
   test('control, plain client without a session: cuts surface as OUTCOME_UNKNOWN and a naive retry leaves increments unacknowledged', async () => {
     const workers = 4;
     const requests = 25;
