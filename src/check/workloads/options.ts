@@ -4,4 +4,6 @@ export interface WorkloadCheckOptions {
   readonly now?: () => number;
   /** timeBudgetMs is the wall-clock time the register checker may search; used only together with `now`. */
   readonly timeBudgetMs?: number;
+  /** stepBudget bounds the register checker's search in steps (deterministic, for the simulator). */
+  readonly stepBudget?: number;
 }

@@ -14,9 +14,10 @@ export function checkRegister(history: RegisterHistory, options: WorkloadCheckOp
   const ops = history.operations;
   const unknown = ops.filter((op) => op.returnTime === null).length;
   const head = `${ops.length} ops (${unknown} unknown)`;
-  const budget = options.timeBudgetMs === undefined || options.now === undefined
-    ? {}
-    : { timeBudgetMs: options.timeBudgetMs, now: options.now };
+  const budget = {
+    ...(options.timeBudgetMs === undefined || options.now === undefined ? {} : { timeBudgetMs: options.timeBudgetMs, now: options.now }),
+    ...(options.stepBudget === undefined ? {} : { stepBudget: options.stepBudget }),
+  };
   const result = check(ops, kvModel, budget);
   switch (result.verdict) {
     case 'ok':

@@ -37,6 +37,10 @@ test('watch: agreeing, gapless watchers whose events give the final contents: ok
 test('watch: a delete that found nothing (no event at its revision) is accepted when the key was absent', () => {
   const acknowledged = [...history().acknowledged, { key: '/w/q', type: 'delete' as const, revision: '12' }];
   assert.equal(checkWorkloadHistory(history({ acknowledged })).verdict, 'ok');
+  const atStart = [...history().acknowledged, { key: '/w/q', type: 'delete' as const, revision: '10' }];
+  assert.equal(checkWorkloadHistory(history({ acknowledged: atStart })).verdict, 'ok');
+  const presentAtStart = [...history().acknowledged, { key: '/w/a', type: 'delete' as const, revision: '10' }];
+  assert.equal(checkWorkloadHistory(history({ acknowledged: presentAtStart })).verdict, 'violation');
   const present = [...history().acknowledged, { key: '/w/b', type: 'delete' as const, revision: '12' }];
   assert.equal(checkWorkloadHistory(history({ acknowledged: present })).verdict, 'violation');
 });

@@ -163,8 +163,10 @@ function checkAcknowledged(
       problems.violation(`${shown}: revision is not a decimal`);
       continue;
     }
-    if (revision <= start || revision > finalRevision) {
-      problems.violation(`${shown}: revision outside (${start}, ${finalRevision}]`);
+    // A delete that found nothing answers with the revision current then, possibly startRevision itself.
+    const lowest = write.type === 'delete' ? start : start + 1n;
+    if (revision < lowest || revision > finalRevision) {
+      problems.violation(`${shown}: revision outside ${write.type === 'delete' ? '[' : '('}${start}, ${finalRevision}]`);
       continue;
     }
     const atRevision = byRevision.get(revision) ?? [];
