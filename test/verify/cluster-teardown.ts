@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pidAlive } from './cluster-exec.js';
+import { pidAlive, ToolError } from './cluster-exec.js';
 import { unmountAll, unmountAllSync } from './cluster-disk.js';
 import { removeStaleNetns } from './netns.js';
 
@@ -75,7 +75,14 @@ export async function removeStaleRuns(options: { netns: boolean }): Promise<stri
     await removeRunDir(dir).catch(() => undefined);
     removed.push(`${dir}${killed.length > 0 ? ` (killed ${killed.join(', ')})` : ''}`);
   }
-  if (options.netns) removed.push(...(await removeStaleNetns()));
+  if (options.netns) {
+    try {
+      removed.push(...(await removeStaleNetns()));
+    } catch (error) {
+      // No `ip` here: then no earlier run can have created namespaces either.
+      if (!(error instanceof ToolError)) throw error;
+    }
+  }
   return removed;
 }
 

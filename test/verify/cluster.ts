@@ -65,6 +65,13 @@ export interface VerifyClusterOptions {
 
 const OUTPUT_LINES_MAX = 2_000;
 
+/**
+ * SNAPSHOT_COUNT_DEFAULT: members snapshot every 1000 applied entries, so snapshots (and their
+ * installation on members that fell behind) happen during a run, and a full disk bites within a
+ * few seconds (the WAL's segments are preallocated; a snapshot needs new space).
+ */
+export const SNAPSHOT_COUNT_DEFAULT = 1_000;
+
 interface Member {
   readonly addressing: MemberAddressing;
   readonly dataDir: string;
@@ -204,7 +211,7 @@ export class VerifyCluster {
       `--initial-cluster-token=${this.token}`,
       `--heartbeat-interval=${this.options.heartbeatMs ?? 50}`,
       `--election-timeout=${this.options.electionMs ?? 500}`,
-      `--snapshot-count=${this.options.snapshotCount ?? 2_000}`,
+      `--snapshot-count=${this.options.snapshotCount ?? SNAPSHOT_COUNT_DEFAULT}`,
     ];
     const command = this.network.command(index, process.execPath, [mainJs, ...flags]);
     const child = spawn(command.program, command.args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -162,7 +162,7 @@ for (const mode of modes) {
       const started = Date.now();
       const events = await runNemesis(cluster, {
         kinds: cluster.tmpfs ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== 'disk-full'),
-        seed: 7, durationMs: 8_000, signal: new AbortController().signal, now: () => Date.now() - started, log: () => {},
+        seed: 7, durationMs: 6_000, signal: new AbortController().signal, now: () => Date.now() - started, log: () => {},
         schedule: { gapMsMin: 300, gapMsMax: 600, faultMsMin: 800, faultMsMax: 1_500, comboChance: 0.5 },
       });
       const starts = events.filter((e) => e.action === 'start');

@@ -16,7 +16,7 @@ import { workloadByName, WORKLOADS } from './workloads/index.js';
  */
 
 /** DURATION_MS is each workload's operation phase. */
-const DURATION_MS = 4_000;
+const DURATION_MS = 5_000;
 /** RUN_MS_MAX aborts a workload run that has not returned by then (a workload must never hang). */
 const RUN_MS_MAX = 60_000;
 /** ABORT_RETURN_MS_MAX is how long a workload may take to return once aborted (its last bounded waits). */
@@ -180,8 +180,8 @@ describe('verification workloads on a real cluster with the leader killed and re
     const run = await runWithKill(cluster, 'lock', 104);
     assert.equal(run.history.workload, 'lock');
     const history = run.history;
-    assert.ok(history.acquisitions.length >= 5, `only ${history.acquisitions.length} acquisitions:\n${run.log.join('\n')}`);
-    assert.ok(history.acknowledged.length >= 5, run.log.join('\n'));
+    assert.ok(history.acquisitions.length >= 3, `only ${history.acquisitions.length} acquisitions:\n${run.log.join('\n')}`);
+    assert.ok(history.acknowledged.length >= 3, run.log.join('\n'));
     assertOk(run);
     // An older holder writing after a newer one: what a lock held twice at once produces.
     const log = history.resourceLog;
@@ -211,10 +211,12 @@ describe('verification workloads on a real cluster with the leader killed and re
     assert.ok(history.finalRead, `final read failed:\n${run.log.join('\n')}`);
     for (const fate of ['revoked', 'abandoned', 'kept'] as const) assert.ok(history.leases.some((l) => l.fate === fate), `no ${fate} lease:\n${run.log.join('\n')}`);
     assertOk(run);
-    const ended = history.leases.find((l) => l.fate !== 'kept' && l.keys.length > 0)!;
+    const ended = history.leases.find((l) => l.fate !== 'kept' && l.keys.length > 0);
+    assert.ok(ended, `no revoked or abandoned lease with keys:\n${run.log.join('\n')}`);
     assertCaught({ ...history, finalRead: { ...history.finalRead, keys: [...history.finalRead.keys, ended.keys[0]!] } },
       `a key of a ${ended.fate} lease surviving`);
-    const kept = history.leases.find((l) => l.fate === 'kept' && l.keys.length > 0)!;
+    const kept = history.leases.find((l) => l.fate === 'kept' && l.keys.length > 0);
+    assert.ok(kept, `no kept lease with keys:\n${run.log.join('\n')}`);
     assertCaught({ ...history, finalRead: { ...history.finalRead, keys: history.finalRead.keys.filter((k) => k !== kept.keys[0]) } },
       'a key of a kept lease gone');
   });
