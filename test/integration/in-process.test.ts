@@ -66,6 +66,30 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
     }
   });
 
+  test('a proposal a follower forwarded to a leader that then crashed answers "outcome unknown" once the next leader commits, not at the request timeout', async () => {
+    const cluster = await InProcessCluster.start({ members: 3, groups: [1] });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const follower = cluster.members.find((m) => m !== leader)!;
+      // Crash the leader: no more messages in or out.
+      leader.host.stop();
+      await leader.transport.stop();
+      // The follower still believes in the old leader, so it forwards this one into the void.
+      const outcome = await follower.groups.get(1)!.group.propose(encodePut('orphan', text.encode('v'))).then(
+        () => 'applied',
+        (error: unknown) => error,
+      );
+      assert.ok(outcome instanceof ConcordError, `expected a ConcordError, got ${String(outcome)}`);
+      assert.equal(outcome.code, ErrorCode.Timeout, 'the outcome is unknown (the message may still reach a later leader)');
+      assert.match(outcome.message, /leader changed/, 'answered when the next leader committed, not at the request deadline');
+      // The survivors serve: a new proposal through the same follower is applied.
+      await follower.groups.get(1)!.group.propose(encodePut('after', text.encode('v')));
+      assert.ok(follower.groups.get(1)!.store.get('after'));
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test('a leader whose fsync stalls hands leadership to a caught-up follower', async () => {
     const gates = new Map<NodeId, StallingFileSystem>();
     const cluster = await InProcessCluster.start({
