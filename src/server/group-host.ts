@@ -96,7 +96,14 @@ export class GroupHost<R> {
     lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0,
   };
   private readonly limits: GroupHostLimits;
-  private sequence = 0;
+  /**
+   * sequence numbers this member's proposals. It starts from the wall clock in microseconds, so
+   * a restarted member never reuses a sequence of its earlier life: an entry proposed before a
+   * crash and applied after the restart must not answer a new proposal that happens to have the
+   * same number. (Reuse would need over a thousand proposals per millisecond sustained over the
+   * earlier life; the value stays below 2^53 until the year 2255.)
+   */
+  private sequence = Date.now() * 1000;
   private readonly pending = new Map<ProposalId, PendingProposal<R>>();
   /** pendingByIndex maps the log index of a leader-proposed entry to the proposal expected there. */
   private readonly pendingByIndex = new Map<LogIndex, ProposalId>();
