@@ -18,7 +18,7 @@ import { decodeEnvelope, encodeEnvelope } from '../src/server/proposal-envelope.
  * (the store's history grows: nothing is compacted). Figures only; nothing is asserted.
  *
  *   node dist/bench/kv-apply-bench.js [--ops 200000] [--keys 10000] [--value-bytes 256]
- *     [--watchers 0] [--workloads put,put-new,txn-cas]
+ *     [--watchers 0] [--workloads put,put-new,txn-cas] [--cpu-only]
  *
  * The bench re-runs itself with `--expose-gc --max-semi-space-size=128` when started without them.
  */
@@ -41,6 +41,8 @@ const keyCount = Number(option('keys', '10000'));
 const valueBytes = Number(option('value-bytes', '256'));
 const watcherCount = Number(option('watchers', '0'));
 const workloads = option('workloads', 'put,put-new,txn-cas').split(',');
+/** --cpu-only skips the allocation pass (its forced GCs would dominate a --cpu-prof profile). */
+const cpuOnly = args.includes('--cpu-only');
 
 const ENTRIES_PER_FRAME = 64;
 const PROPOSER = 2;
@@ -128,6 +130,7 @@ function measure(workload: string): Row {
   applyAll(timed, entries, 0, opCount);
   const used = process.cpuUsage(before);
 
+  if (cpuOnly) return { workload, cpuMicrosPerOp: (used.user + used.system) / opCount, allocatedBytesPerOp: NaN, retainedBytesPerOp: NaN };
   const chunk = 2_000;
   const counted = freshMachine();
   let allocated = 0;
