@@ -79,16 +79,21 @@ export class LeaseWorkload implements StackWorkload {
     for (const c of this.clients) if (!c.busy) this.drive(c);
   }
 
-  /** onSettleTick: requests stop; unfinished leases are abandoned; the kept ones stay alive. */
+  /**
+   * onSettleTick: from the settle phase on, clients only grant leases to keep (so the final read
+   * sees kept leases of every age, down to a few keep-alives old); leases being worked towards a
+   * revoke or an abandon are abandoned at once; the kept ones stay alive.
+   */
   onSettleTick(): void {
     if (!this.stopped) {
       this.stopped = true;
       for (const c of this.clients) {
-        if (c.record !== undefined) this.end(c.record, 'abandoned');
+        if (c.record === undefined || c.record.plan === 'keep') continue;
+        this.end(c.record, 'abandoned');
         c.record = undefined;
       }
     }
-    this.keeper.onTick();
+    this.onTick();
   }
 
   private drive(c: LeaseClient): void {
@@ -147,7 +152,8 @@ export class LeaseWorkload implements StackWorkload {
     // A lease to be kept gets a longer TTL (more of them outlive a leaderless stretch).
     const kept = this.records.filter((r) => r.plan === 'keep' && r.fate === 'active' && r.lease.lost === 'no').length;
     const roll = randomInt(this.prng, 10);
-    const plan = roll < 3 && kept < KEPT_LEASES_MAX ? 'keep' : roll < 7 ? 'revoke' : 'abandon';
+    const plan = (roll < 3 || this.stopped) && kept < KEPT_LEASES_MAX ? 'keep' : roll < 7 ? 'revoke' : 'abandon';
+    if (this.stopped && plan !== 'keep') return;
     const ttl = this.timing.ttlMinSeconds + (plan === 'keep' ? 3 + randomInt(this.prng, 5) : randomInt(this.prng, 3));
     const callAt = this.kv.nowMs();
     c.busy = this.kv.write({ type: 'leaseGrant', request: { ttl } }, (result) => {
@@ -157,7 +163,7 @@ export class LeaseWorkload implements StackWorkload {
       const lease = newClientLease(granted.id, granted.ttl, callAt, this.kv.nowMs());
       const record: LeaseRecord = { lease, keys: [], plan, fate: 'active', endedAt: null };
       this.records.push(record);
-      if (this.stopped) {
+      if (this.stopped && plan !== 'keep') {
         this.end(record, 'abandoned');
         return;
       }
@@ -179,14 +185,19 @@ export class LeaseWorkload implements StackWorkload {
       this.keeper.stopAll();
       return true;
     }
-    this.keeper.onTick();
     const now = this.kv.nowMs();
     if (this.finalFrom === undefined) {
       // Wait until every abandoned lease must have expired: the longest TTL and the grace, from now.
       const ttlMax = Math.max(0, ...this.records.map((r) => r.lease.ttl));
       this.finalFrom = now + ttlMax * 1000 + this.timing.expiryGraceMs;
     }
-    if (now < this.finalFrom || this.finalInFlight || this.clients.some((c) => c.busy)) return false;
+    if (now < this.finalFrom) {
+      this.onSettleTick(); // keep granting leases to keep until the final read
+      return false;
+    }
+    this.keeper.onTick();
+    for (const c of this.clients) if (!c.busy && c.record !== undefined && c.putsLeft > 0) this.drive(c);
+    if (this.finalInFlight || this.clients.some((c) => c.busy || (c.record !== undefined && c.putsLeft > 0))) return false;
     const time = now;
     this.finalInFlight = this.kv.read((store) => {
       this.finalInFlight = false;
