@@ -2,8 +2,8 @@
  * The histories the verification workloads record and the checkers judge (docs/verification.md).
  * One format for both places a workload runs: against real clusters under real faults
  * (`test/verify`, `npm run verify`) and inside the deterministic simulator (`test/sim`). Times are
- * plain numbers in one unit per history (milliseconds on real clusters, ticks in the simulator);
- * only their order matters, except where a field says it is a duration in that unit.
+ * milliseconds (wall-clock on real clusters, simulated in the simulator); mostly only their order
+ * matters, except where a field says it is a duration (lease TTLs are seconds, 1000 time units).
  *
  * Every history is plain JSON data (no bigint: 64-bit values such as revisions, lease ids and
  * fencing tokens are decimal strings), so it can be written to a file and checked again later.
@@ -31,6 +31,7 @@ export interface SetHistory {
   readonly workload: 'set';
   /** Every add attempted: acknowledged (returnTime set) or of unknown outcome (returnTime null). An add that failed definitely (the server refused it) is not listed. */
   readonly adds: ReadonlyArray<Operation<{ readonly element: string }, Record<string, never>>>;
+  /** `time` is when the final read was called: adds acknowledged before it must be in it. */
   readonly finalRead: { readonly time: number; readonly elements: readonly string[] } | null;
 }
 
@@ -106,6 +107,7 @@ export interface LeaseHistory {
   readonly prefix: string;
   readonly leases: ReadonlyArray<{
     readonly id: string;
+    /** ttl in seconds, as granted. */
     readonly ttl: number;
     /** Keys whose put with this lease was acknowledged. */
     readonly keys: readonly string[];
@@ -119,7 +121,7 @@ export interface LeaseHistory {
   }>;
   /** Duration (same unit as times) the checker allows beyond a TTL for expiry to take effect. */
   readonly expiryGrace: number;
-  /** The final linearizable read of every key under `prefix`; null when it failed. */
+  /** The final linearizable read of every key under `prefix`, called at `time`; null when it failed. */
   readonly finalRead: { readonly time: number; readonly keys: readonly string[] } | null;
 }
 

@@ -10,6 +10,7 @@ import { Election } from './election.js';
 import { EndpointPool, type CallKind } from './endpoint-pool.js';
 import { Lease, type LeaseOptions } from './lease.js';
 import { acquireLock, Guarded, type Fence, type LockHandle, type LockOptions } from './lock.js';
+import { Session, type SessionOptions } from './session.js';
 import { runStm, type StmOptions, type StmResult, type StmTx } from './stm.js';
 import { compare, deleteRequest, op, putRequest, rangeRequest, TxnBuilder, txnResultOf, type PutOptions, type TxnResult } from './txn.js';
 import { headerOf, kvOf, revisionOf, type KeyValue, type ReadConsistency, type ResponseHeader } from './types.js';
@@ -162,6 +163,17 @@ export class Concord {
   /** compact discards history before `revision` (watches and reads below it then fail). */
   async compact(revision: number, options: { physical?: boolean } = {}): Promise<void> {
     await this.pool.unary(KV.compact, { revision: BigInt(revision), physical: options.physical ?? false }, 'idempotent');
+  }
+
+  // ---- exactly-once writes ----
+
+  /**
+   * session opens a client session (a lease kept alive by this client, a fresh id): its writes
+   * are numbered and retried after a lost connection or leader change until answered, applied
+   * exactly once (docs/client.md, "Exactly-once writes with a session").
+   */
+  session(options: SessionOptions = {}): Promise<Session> {
+    return Session.open(this.pool, options);
   }
 
   // ---- watch ----

@@ -26,6 +26,17 @@ export const ClientErrorCode = {
   LeaseNotFound: 'CONCORD_CLIENT_LEASE_NOT_FOUND',
   /** The lease was lost: the server said TTL 0, or it could not be renewed before it may have expired. */
   LeaseLost: 'CONCORD_CLIENT_LEASE_LOST',
+  /**
+   * A session write could not be answered because the session ended: its lease expired or was
+   * revoked, so the server forgot the session (`concord: session lease not found`). A write that
+   * was sent may have been applied once; it is never applied twice. Start a new session.
+   */
+  SessionExpired: 'CONCORD_CLIENT_SESSION_EXPIRED',
+  /**
+   * The server no longer holds the result of a session write it is asked again
+   * (`concord: session seq is at or below ...`): the outcome is unknown, never applied twice.
+   */
+  SessionSeqTooOld: 'CONCORD_CLIENT_SESSION_SEQ_TOO_OLD',
   /** A guarded write was refused: the lock (or leadership) behind its fencing token is gone. */
   Fenced: 'CONCORD_CLIENT_FENCED',
   /** An STM transaction kept conflicting with concurrent writes until its retries ran out. */
@@ -117,6 +128,8 @@ export function errorFromStatus(grpcCode: number, message: string, endpoint: str
   const opts = { grpcCode, endpoint };
   if (message.includes('required revision has been compacted')) return new ConcordClientError(ClientErrorCode.Compacted, message, opts);
   if (message.includes('requested lease not found')) return new ConcordClientError(ClientErrorCode.LeaseNotFound, message, opts);
+  if (message.startsWith('concord: session lease not found')) return new ConcordClientError(ClientErrorCode.SessionExpired, message, opts);
+  if (message.startsWith('concord: session seq is at or below')) return new ConcordClientError(ClientErrorCode.SessionSeqTooOld, message, opts);
   if (message === 'election: no leader') return new ConcordClientError(ClientErrorCode.NoElectionLeader, message, opts);
   if (grpcCode === GRPC_STATUS.UNAVAILABLE && isNotAppliedUnavailable(message)) return new ConcordClientError(ClientErrorCode.NoLeader, message, opts);
   if (grpcCode === GRPC_STATUS.INVALID_ARGUMENT || grpcCode === GRPC_STATUS.OUT_OF_RANGE) {

@@ -9,6 +9,9 @@
  * const lock = await client.lock('jobs');
  * await client.guarded(lock).put('jobs/owner', 'me');   // refused with FencedError once the lock is lost
  * await lock.release();
+ * const session = await client.session({ ttl: 60 });  // exactly-once writes, retried until answered
+ * await session.put('orders/17', 'paid');
+ * await session.close();
  * client.close();
  * ```
  */
@@ -30,6 +33,8 @@ export { Lease, type LeaseOptions } from './lease.js';
 export { Registration, SERVICES_PREFIX, type MemberEvent, type MemberMetadata, type RegisterOptions, type ServiceInstance, type WatchMembersOptions } from './membership.js';
 export { ALLOCATION_PARTITIONS_MAX, Allocator, rendezvousOwner, type AllocateOptions, type AllocatorEvents } from './allocation.js';
 export { FencingGate, Guarded, type Fence, type LockHandle, type LockOptions } from './lock.js';
+export { Session, SESSION_METADATA, SESSION_TTL_SECONDS_DEFAULT, type SequencerBlock, type SessionOptions, type SessionStats } from './session.js';
+export { SESSION_WINDOW_MAX } from './session-window.js';
 export { type StmOptions, type StmResult, type StmTx } from './stm.js';
 export { compare, op, TxnBuilder, type Compare, type CompareOp, type Op, type OpResult, type PutOptions, type TxnResult } from './txn.js';
 export { type KeyValue, type ReadConsistency, type ResponseHeader, type Revision } from './types.js';

@@ -5,7 +5,7 @@ import {
   type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
   type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus,
 } from '../raft/index.js';
-import { decodeEnvelope, encodeEnvelope, proposalId, type ProposalId } from './proposal-envelope.js';
+import { decodeEnvelope, encodeEnvelope, type ProposalId } from './proposal-envelope.js';
 import type { StateMachine } from './state-machine.js';
 
 /** PersistableReady is the part of a Ready that must be made durable. */
@@ -167,7 +167,7 @@ export class GroupHost<R> {
     if (this.pending.size >= this.limits.pendingProposalsMax) {
       return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, `too many pending proposals (${this.pending.size})`));
     }
-    const id = proposalId(this.node.id, ++this.sequence);
+    const id: ProposalId = ++this.sequence;
     return new Promise<R>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, deadlineMs: this.now() + this.limits.requestTimeoutMs, index: 0 });
       this.queuedIds.push(id);
@@ -498,7 +498,7 @@ export class GroupHost<R> {
         const envelope = decodeEnvelope(e.data);
         const result = this.stateMachine.apply(e.index, envelope.command);
         if (envelope.proposer === this.node.id) {
-          appliedId = proposalId(envelope.proposer, envelope.sequence);
+          appliedId = envelope.sequence;
           const p = this.pending.get(appliedId);
           if (p) {
             this.pending.delete(appliedId);

@@ -14,6 +14,7 @@ export type CheckerName =
   | 'read-index'
   | 'host-contract'
   | 'liveness'
+  | 'workload'
   | 'core-assertion';
 
 /** SimFailure is thrown by a checker; the simulator adds the seed, step and trace tail. */
@@ -220,6 +221,11 @@ export class SafetyChecker {
     }
     this.readsServed++;
     return true;
+  }
+
+  /** forgetRead drops one read whose client gave up (or whose node refused it). */
+  forgetRead(context: string): void {
+    this.reads.delete(context);
   }
 
   /** forgetReadsOf drops the reads issued at a node that crashed (their clients saw an error). */

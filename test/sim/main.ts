@@ -9,6 +9,9 @@
  *   --ticks N             fault-phase length in ticks
  *   --jobs J              worker threads (default: 2 when more than 8 seeds)
  *   --pre-vote-check-quorum on|off, --link-mode cannot-receive|cannot-send|flaky  (force settings)
+ *   --stack list|kv       kv: nodes apply the log to the real MVCC store and clients run a workload
+ *   --workload W|all      the kv workload (register, set, sequencer, watch; all: each, per seed)
+ *   --stack-fault stale-reads|lose-writes   break the stack on purpose (the checkers must object)
  * Exit code 1 on any failure; every failure prints its seed and the command that replays it.
  */
 import fs from 'node:fs';
@@ -16,6 +19,9 @@ import { parseArgs } from 'node:util';
 import { LinkMode, SIM_DEFAULTS, Scenario, type LinkMode as LinkModeT, type Scenario as ScenarioT } from './params.js';
 import { runFlakyLinkComparison, runSeeds, type SeedJob } from './runner.js';
 import { runSimulation, SimRunError } from './simulator.js';
+import type { WorkloadName } from '../../src/check/workload-histories.js';
+import { STACK_WORKLOADS } from './kv-stack.js';
+import type { StackFault } from './kv-state-machine.js';
 
 function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
@@ -47,6 +53,9 @@ async function main(): Promise<number> {
       'pre-vote-check-quorum': { type: 'string' },
       'link-mode': { type: 'string' },
       runs: { type: 'string' },
+      stack: { type: 'string', default: 'list' },
+      workload: { type: 'string' },
+      'stack-fault': { type: 'string' },
     },
     strict: true,
   });
@@ -58,20 +67,30 @@ async function main(): Promise<number> {
   const pvcq = parseChoice('pre-vote-check-quorum', values['pre-vote-check-quorum'], ['on', 'off'] as const);
   const linkMode = parseChoice<LinkModeT>('link-mode', values['link-mode'], [LinkMode.CannotReceive, LinkMode.CannotSend, LinkMode.Flaky]);
   const budgetS = parseIntArg('time-budget-s', values['time-budget-s']);
+  const stack = parseChoice('stack', values.stack, ['list', 'kv'] as const)!;
+  const workloadArg = parseChoice('workload', values.workload, [...STACK_WORKLOADS, 'all']);
+  if (workloadArg !== undefined && stack !== 'kv') throw new Error('--workload needs --stack kv');
+  const stackFault = parseChoice<StackFault>('stack-fault', values['stack-fault'], ['none', 'stale-reads', 'lose-writes']);
+  const workloads: WorkloadName[] = stack !== 'kv' ? [] : workloadArg === 'all' ? [...STACK_WORKLOADS] : [workloadArg ?? 'register'];
+  const stackOptions = (workload: WorkloadName | undefined): { stack?: 'kv'; stackWorkload?: WorkloadName; stackFault?: StackFault } =>
+    workload === undefined ? {} : { stack: 'kv', stackWorkload: workload, ...(stackFault ? { stackFault } : {}) };
 
   if (values.seed !== undefined) {
     const seed = parseIntArg('seed', values.seed)!;
+    if (workloads.length > 1) throw new Error('--seed replays one run: name one --workload');
     const started = performance.now();
     try {
       const r = runSimulation({
         seed, nodes: nodesFor(seed), scenario, safetyTicks, keepFullTrace: true,
         ...(pvcq ? { preVoteCheckQuorum: pvcq === 'on' } : {}), ...(linkMode ? { linkMode } : {}),
+        ...stackOptions(workloads[0]),
       });
       writeTrace(values['trace-file'], values.trace, r.fullTrace ?? '');
       console.log(`seed ${seed}: ok in ${((performance.now() - started) / 1000).toFixed(2)} s; ticks ${r.ticks}, leader changes ${r.leaderChanges} ` +
         `(${r.leaderChangesFaulty} during faults), commits ${r.commits}, acknowledged ${r.acknowledged}, reads ${r.readsServed}, ` +
         `liveness in ${r.livenessTicks} ticks, trace ${r.traceLines} lines #${r.traceDigest}`);
       console.log(`params: ${r.params}`);
+      if (r.stack) console.log(`workload ${r.stack.workload}: ${r.stack.verdict.verdict}: ${r.stack.verdict.summary}`);
       return 0;
     } catch (error) {
       if (!(error instanceof SimRunError)) throw error;
@@ -92,10 +111,14 @@ async function main(): Promise<number> {
   const base = values['random-base'] ? 1 + Math.floor(Math.random() * 2 ** 31) : parseIntArg('base', values.base) ?? 1;
   if (values['random-base']) console.log(`random base seed: ${base}`);
   const jobs: SeedJob[] = [];
-  for (let i = 0; i < count; i++) jobs.push({ seed: base + i, nodes: nodesFor(base + i), scenario, safetyTicks });
+  for (let i = 0; i < count; i++) {
+    for (const workload of workloads.length > 0 ? workloads : [undefined]) {
+      jobs.push({ seed: base + i, nodes: nodesFor(base + i), scenario, safetyTicks, ...stackOptions(workload) });
+    }
+  }
   const summary = await runSeeds(jobs, {
     budgetMs: budgetS !== undefined ? budgetS * 1000 : undefined,
-    workers: parseIntArg('jobs', values.jobs) ?? (count > 8 ? 2 : 1),
+    workers: parseIntArg('jobs', values.jobs) ?? (jobs.length > 8 ? 2 : 1),
     onFailure: (report) => console.error(report),
   });
   console.log(summary.reachedText);

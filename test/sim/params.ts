@@ -1,5 +1,7 @@
 import { randomChance, randomFloat, randomInt, type Prng } from '../../src/lib/prng.js';
 import { ReadOnlyOption } from '../../src/raft/index.js';
+import type { WorkloadName } from '../../src/check/workload-histories.js';
+import type { StackFault } from './kv-state-machine.js';
 import type { NetworkFaults } from './network.js';
 
 /** Scenario picks what a run does: random faults everywhere, or the leader-stability scenario. */
@@ -20,6 +22,15 @@ export type LinkMode = (typeof LinkMode)[keyof typeof LinkMode];
 /** SimOptions are what the caller picks; everything else is drawn from the seed. */
 export interface SimOptions {
   readonly seed: number;
+  /**
+   * stack: 'list' replicates the value list and checks the Raft invariants; 'kv' also applies the
+   * log to the real MVCC store and runs `stackWorkload` through it (kv-stack.ts).
+   */
+  readonly stack?: 'list' | 'kv';
+  /** stackWorkload is the workload of a 'kv' run (default register). */
+  readonly stackWorkload?: WorkloadName;
+  /** stackFault breaks the stack on purpose (negative controls only). */
+  readonly stackFault?: StackFault;
   /** nodes is the number of founding voters (3, 5 or 7). */
   readonly nodes: number;
   readonly scenario: Scenario;

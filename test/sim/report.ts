@@ -2,6 +2,7 @@ import { AssertionError } from '../../src/lib/assert.js';
 import type { NodeId } from '../../src/raft/index.js';
 import { SimFailure, type CheckerName } from './checkers.js';
 import { SIM_DEFAULTS, Scenario, describeParams, type LinkMode as LinkModeT } from './params.js';
+import type { StackOutcome } from './kv-stack.js';
 import type { SimNode } from './sim-node.js';
 import type { RunStats, World } from './world.js';
 
@@ -33,6 +34,8 @@ export interface SimResult {
   readonly params: string;
   /** fullTrace is every trace line, when the options asked to keep them. */
   readonly fullTrace: string | undefined;
+  /** stack is the whole-stack workload's outcome (kv runs only). */
+  readonly stack?: StackOutcome;
 }
 
 /** SimRunError is a failed run: seed, step, checker, message and the trace tail to replay it. */
@@ -79,7 +82,9 @@ export function failureReport(world: World, error: unknown): SimRunError {
   const replay = `npm run sim -- --seed ${o.seed} --nodes ${o.nodes}${o.scenario !== Scenario.Random ? ` --scenario ${o.scenario}` : ''}` +
     `${o.preVoteCheckQuorum !== undefined ? ` --pre-vote-check-quorum ${o.preVoteCheckQuorum ? 'on' : 'off'}` : ''}` +
     `${o.linkMode !== undefined ? ` --link-mode ${o.linkMode}` : ''}` +
-    `${o.safetyTicks !== SIM_DEFAULTS.safetyTicks ? ` --ticks ${o.safetyTicks}` : ''}`;
+    `${o.safetyTicks !== SIM_DEFAULTS.safetyTicks ? ` --ticks ${o.safetyTicks}` : ''}` +
+    `${o.stack === 'kv' ? ` --stack kv --workload ${o.stackWorkload ?? 'register'}` : ''}` +
+    `${o.stackFault !== undefined && o.stackFault !== 'none' ? ` --stack-fault ${o.stackFault}` : ''}`;
   const report = [
     `SIM FAILURE seed=${o.seed} step=${world.step} tick=${world.tick} phase=${world.phase} checker=${checker}`,
     `  ${detail}`,

@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { WORKLOAD_NAMES, type WorkloadName } from '../../src/check/workload-histories.js';
+import type { StackFault } from './kv-state-machine.js';
 import { LinkMode, Scenario, type LinkMode as LinkModeT } from './params.js';
 import { runSimulation, SimRunError } from './simulator.js';
 import { RARE_PATHS, type RarePath } from './world.js';
@@ -11,6 +13,10 @@ export interface SeedJob {
   readonly safetyTicks: number;
   readonly preVoteCheckQuorum?: boolean;
   readonly linkMode?: LinkModeT;
+  /** stack 'kv' runs `stackWorkload` through the real MVCC store (kv-stack.ts). */
+  readonly stack?: 'list' | 'kv';
+  readonly stackWorkload?: WorkloadName;
+  readonly stackFault?: StackFault;
 }
 
 /** SeedOutcome is what a worker reports for one job. */
@@ -25,6 +31,8 @@ export interface SeedOutcome {
   readonly traceDigest: string;
   readonly reached: Partial<Record<RarePath, number>>;
   readonly report: string | undefined;
+  /** stackVerdict is the workload's verdict of a kv run that did not fail. */
+  readonly stackVerdict?: 'ok' | 'unknown';
 }
 
 /** runJob runs one job in this thread and never throws for a failed run. */
@@ -35,11 +43,15 @@ export function runJob(job: SeedJob): SeedOutcome {
       seed: job.seed, nodes: job.nodes, scenario: job.scenario, safetyTicks: job.safetyTicks,
       ...(job.preVoteCheckQuorum !== undefined ? { preVoteCheckQuorum: job.preVoteCheckQuorum } : {}),
       ...(job.linkMode !== undefined ? { linkMode: job.linkMode } : {}),
+      ...(job.stack !== undefined ? { stack: job.stack } : {}),
+      ...(job.stackWorkload !== undefined ? { stackWorkload: job.stackWorkload } : {}),
+      ...(job.stackFault !== undefined ? { stackFault: job.stackFault } : {}),
     });
     return {
       job, ok: true, ms: performance.now() - started, leaderChanges: r.leaderChanges,
       leaderChangesFaulty: r.leaderChangesFaulty, leaderlessTicksFaulty: r.leaderlessTicksFaulty, commits: r.commits, traceDigest: r.traceDigest,
       reached: r.stats.reached, report: undefined,
+      ...(r.stack !== undefined && r.stack.verdict.verdict !== 'violation' ? { stackVerdict: r.stack.verdict.verdict } : {}),
     };
   } catch (error) {
     const report = error instanceof SimRunError ? error.report
@@ -107,7 +119,8 @@ export async function runSeeds(jobs: readonly SeedJob[], options: RunSeedsOption
   const text = `${overBudget ? `time budget spent: stopped after ${outcomes.length} of ${jobs.length} seeds. ` : ''}` +
     `seeds run ${outcomes.length}, failures ${failed.length}${failed.length > 0 ? ` [${failed.map((o) => o.job.seed).join(' ')}]` : ''}, ` +
     `time ${seconds.toFixed(1)} s (${(outcomes.length / Math.max(seconds, 1e-9)).toFixed(1)} seeds/s), ` +
-    `leader changes ${leaderChanges} (${(leaderChanges / Math.max(1, outcomes.length)).toFixed(1)} per run), commits ${commits}`;
+    `leader changes ${leaderChanges} (${(leaderChanges / Math.max(1, outcomes.length)).toFixed(1)} per run), commits ${commits}` +
+    describeStackVerdicts(outcomes);
   const reached = Object.fromEntries(RARE_PATHS.map((p) => [p, 0])) as Record<RarePath, number>;
   for (const o of outcomes) for (const p of RARE_PATHS) reached[p] += o.reached[p] ?? 0;
   const reachedText = 'paths reached: ' + [...RARE_PATHS].sort((a, b) => Number(reached[a] > 0) - Number(reached[b] > 0))
@@ -116,6 +129,18 @@ export async function runSeeds(jobs: readonly SeedJob[], options: RunSeedsOption
     outcomes, seedsRun: outcomes.length, failures: failed.length, failedSeeds: failed.map((o) => o.job.seed),
     elapsedMs, overBudget, leaderChanges, commits, reached, reachedText, text,
   };
+}
+
+/** describeStackVerdicts totals the kv runs' verdicts per workload, e.g. "; register: 10 ok, 0 unknown, 1 failed". */
+function describeStackVerdicts(outcomes: readonly SeedOutcome[]): string {
+  const kv = outcomes.filter((o) => o.job.stack === 'kv');
+  if (kv.length === 0) return '';
+  const names = WORKLOAD_NAMES.filter((name) => kv.some((o) => (o.job.stackWorkload ?? 'register') === name));
+  return names.map((name) => {
+    const mine = kv.filter((o) => (o.job.stackWorkload ?? 'register') === name);
+    const count = (v: 'ok' | 'unknown'): number => mine.filter((o) => o.stackVerdict === v).length;
+    return `; ${name}: ${count('ok')} ok, ${count('unknown')} unknown, ${mine.filter((o) => !o.ok).length} failed`;
+  }).join('');
 }
 
 function runWorker(take: () => SeedJob | undefined, record: (o: SeedOutcome) => void): Promise<void> {

@@ -24,6 +24,12 @@ export interface HostServices {
   reach(path: RarePath): void;
   /** isProposer tells whether `value` was proposed by a client of this node incarnation. */
   isProposer(value: string, node: NodeId, incarnation: number): boolean;
+  /** newStateMachine makes a node's state machine (default: the value list). */
+  newStateMachine?(): ListStateMachine;
+  /** onValueApplied hears each client value a node applied, right after it was applied. */
+  onValueApplied?(node: SimNode, value: string): void;
+  /** onReadServed hears a ReadIndex read served at a node (its state machine is at the read's index or later). */
+  onReadServed?(node: SimNode, context: string): void;
 }
 
 /** InFlightReady is a Ready whose writes are issued and whose fsync has not completed yet. */
@@ -60,7 +66,7 @@ export function isMember(cs: ConfState, id: NodeId): boolean {
 export class SimNode {
   raw: RawNode | undefined;
   readonly disk: SimDisk;
-  sm = new ListStateMachine();
+  sm: ListStateMachine;
   /** confState is the configuration as of the last applied entry (of this incarnation). */
   confState: ConfState;
   /**
@@ -105,6 +111,7 @@ export class SimNode {
     private readonly host: HostServices,
     bootstrap: boolean,
   ) {
+    this.sm = this.newStateMachine();
     const founder = isMember(initial, id);
     this.disk = new SimDisk(initial, bootstrap && founder);
     // A bootstrapped founder learns its configuration by applying the bootstrap entries.
@@ -129,7 +136,7 @@ export class SimNode {
     const cp = this.disk.checkpoint;
     let applied: LogIndex = 0;
     const replayConf: ConfState[] = [];
-    const sm = new ListStateMachine();
+    const sm = this.newStateMachine();
     this.skipThrough = 0;
     if (this.checkpointApplied && cp !== undefined && cp.index >= snap.metadata.index && cp.index > 0) {
       sm.restore(cp.index, cp.values.slice(0, cp.valuesLength));
@@ -185,6 +192,10 @@ export class SimNode {
       `log=${storage.firstIndex()}..${storage.lastIndex()} snap=${snap.metadata.index} term=${hs.term} vote=${hs.vote} commit=${hs.commit}` +
       (replayConf.length > 0 ? ` replayed ${replayConf.length} conf changes` : ''));
     this.host.checker.onIndexes(this.id, sm.appliedIndex, hs.commit, storage.lastIndex());
+  }
+
+  private newStateMachine(): ListStateMachine {
+    return this.host.newStateMachine?.() ?? new ListStateMachine();
   }
 
   /** checkpointApplied: restart from the durable apply checkpoint rather than the snapshot. */
@@ -334,6 +345,7 @@ export class SimNode {
         checker.onApplied(this.id, e, before, value);
         this.sm.applyValue(e.index, value);
         if (this.host.isProposer(value, this.id, this.incarnation)) checker.onAcknowledged(value, e.index);
+        this.host.onValueApplied?.(this, value);
       }
     }
     if (this.sm.appliedIndex >= this.knownConfIndex) {
@@ -410,6 +422,7 @@ export class SimNode {
       if (this.host.checker.onReadServed(rs.context, this.id, rs.index, this.sm.appliedIndex)) {
         this.host.reach('read-served');
         this.host.trace.add(`n${this.id} read ${rs.context} served at index ${rs.index}: ${this.sm.values.length} values, last ${JSON.stringify(this.sm.lastValue())}`);
+        this.host.onReadServed?.(this, rs.context);
       }
     }
     this.pendingReads = keep;

@@ -10,6 +10,7 @@ import {
 import { isMember, SimNode, type HostServices } from './sim-node.js';
 import { describeNodes, failureReport, SimRunError, type SimResult } from './report.js';
 import { Trace } from './trace.js';
+import { KvStack, type StackOutcome } from './kv-stack.js';
 import { WorkloadDriver } from './workload.js';
 import { currentLeader, reach, schedule, type Phase, type Proposal, type RunStats, type ScheduledEvent, type World } from './world.js';
 
@@ -48,6 +49,8 @@ export class Simulation implements World {
   private readonly tickSkipRate = new Map<NodeId, number>();
   private transportReports: { leader: NodeId; to: NodeId; report: 'snapshot-finished' | 'snapshot-failed' | 'unreachable' }[] = [];
   private readonly linkMode: LinkModeT | undefined;
+  /** stack runs a verification workload through the real MVCC store (`stack: 'kv'` only). */
+  private readonly stack: KvStack | undefined;
 
   constructor(readonly options: SimOptions) {
     const master = new Xoshiro128(options.seed);
@@ -65,6 +68,14 @@ export class Simulation implements World {
     if (this.params.workload.confChangesPerTick > 0 && !this.params.workload.bootstrapLog && this.params.workload.snapshotEveryEntries > 50) {
       this.params.workload.snapshotEveryEntries = 50;
     }
+    if (options.stack === 'kv') {
+      // The workload's clients replace the value-writing clients (the liveness probe stays).
+      this.params.workload.proposalsPerTick = 0;
+      this.params.workload.readsPerTick = 0;
+      this.stack = new KvStack(this, new Xoshiro128(master.nextUint32()), options.stackWorkload ?? 'register', options.stackFault ?? 'none', this.params.raft.electionTicks);
+    } else {
+      this.stack = undefined;
+    }
     this.network = new SimNetwork(this.netPrng, this.params.network, SIM_DEFAULTS.inFlightMessagesMax);
     this.trace = new Trace(options.traceTailLines, options.keepFullTrace);
     this.workload = new WorkloadDriver(this);
@@ -80,6 +91,11 @@ export class Simulation implements World {
         const p = sim.proposals.get(value);
         return p !== undefined && p.node === node && p.incarnation === incarnation;
       },
+      ...(this.stack === undefined ? {} : {
+        newStateMachine: () => sim.stack!.newStateMachine(),
+        onValueApplied: (node, value) => sim.stack!.onValueApplied(node, value),
+        onReadServed: (node, context) => sim.stack!.onReadServed(node, context),
+      }),
     };
   }
 
@@ -95,7 +111,8 @@ export class Simulation implements World {
   private runPhases(): SimResult {
     const o = this.options;
     this.trace.prefix = '[setup]';
-    this.trace.add(`seed ${o.seed} nodes ${o.nodes} scenario ${o.scenario}${this.linkMode ? ` link-mode ${this.linkMode}` : ''}`);
+    this.trace.add(`seed ${o.seed} nodes ${o.nodes} scenario ${o.scenario}${this.linkMode ? ` link-mode ${this.linkMode}` : ''}` +
+      (this.stack ? ` stack kv workload ${this.stack.workloadName}${this.stack.fault !== 'none' ? ` fault ${this.stack.fault}` : ''}` : ''));
     this.trace.add(describeParams(this.params));
     const founders: NodeId[] = [];
     for (let i = 1; i <= o.nodes; i++) founders.push(nodeId(i));
@@ -154,6 +171,7 @@ export class Simulation implements World {
     this.phase = 'settle';
     this.settle();
     this.finalChecks();
+    const stack: StackOutcome | undefined = this.stack?.finish(() => this.runTick());
     if (this.network.messagesDuplicated > 0) this.stats.reached['message-duplicated'] = this.network.messagesDuplicated;
     return {
       seed: o.seed,
@@ -178,6 +196,7 @@ export class Simulation implements World {
       traceLines: this.trace.lines,
       params: describeParams(this.params),
       fullTrace: this.trace.fullText(),
+      ...(stack === undefined ? {} : { stack }),
     };
   }
 
@@ -378,6 +397,7 @@ export class Simulation implements World {
       }
     }
     this.workload.onTick();
+    this.stack?.onTick();
     const f = this.params.faults;
     const w = this.params.workload;
     for (const n of this.nodes) {

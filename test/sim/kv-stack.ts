@@ -1,0 +1,108 @@
+/**
+ * KvStack is the whole-stack mode of a run (`--stack kv`): every node applies its log to the
+ * real MVCC store (kv-state-machine.ts), simulated clients run one verification workload
+ * through the simulated cluster during the fault and liveness phases (kv-workloads.ts), and once
+ * the run has healed and settled, the workload's final reads complete and its history is judged
+ * by `checkWorkloadHistory`. A violation fails the run (checker `workload`) like any broken
+ * invariant, with the seed that replays it.
+ */
+import { checkWorkloadHistory } from '../../src/check/workloads/index.js';
+import type { WorkloadHistory, WorkloadName, WorkloadVerdict } from '../../src/check/workload-histories.js';
+import type { Prng } from '../../src/lib/prng.js';
+import { unreachable } from '../../src/lib/assert.js';
+import { SimFailure } from './checkers.js';
+import { KvClients } from './kv-clients.js';
+import { KvSimStateMachine, type StackFault } from './kv-state-machine.js';
+import { RegisterWorkload, SequencerWorkload, SetWorkload, WatchWorkload, type StackWorkload } from './kv-workloads.js';
+import type { SimNode } from './sim-node.js';
+import type { World } from './world.js';
+
+/** STACK_WORKLOADS are the workloads the whole-stack mode runs. */
+export const STACK_WORKLOADS: readonly WorkloadName[] = ['register', 'set', 'sequencer', 'watch'];
+
+/** FINAL_TICKS_MAX bounds the final phase (final reads, watchers catching up, answers arriving). */
+const FINAL_TICKS_MAX = 600;
+
+/** CHECK_STEP_BUDGET bounds the register checker's search (deterministic: no wall clock in a run). */
+const CHECK_STEP_BUDGET = 5_000_000;
+
+/** StackOutcome is what a whole-stack run reports. */
+export interface StackOutcome {
+  readonly workload: WorkloadName;
+  readonly verdict: WorkloadVerdict;
+  readonly history: WorkloadHistory;
+  readonly finalTicks: number;
+  readonly duplicatesSkipped: number;
+}
+
+/** KvStack drives one workload through the simulated cluster (see the file comment). */
+export class KvStack {
+  readonly clients: KvClients;
+  private readonly workload: StackWorkload;
+
+  constructor(private readonly world: World, prng: Prng, readonly workloadName: WorkloadName, readonly fault: StackFault, electionTicks: number) {
+    // Clients give up after a few election timeouts (at least 3 s).
+    this.clients = new KvClients(world, prng, Math.max(30, 3 * electionTicks), fault);
+    this.workload = makeWorkload(workloadName, this.clients, prng, world);
+  }
+
+  /** newStateMachine is every node's state machine in this mode. */
+  newStateMachine(): KvSimStateMachine {
+    return new KvSimStateMachine(this.fault);
+  }
+
+  onValueApplied(node: SimNode, value: string): void {
+    this.clients.onValueApplied(node, value);
+  }
+
+  onReadServed(node: SimNode, context: string): void {
+    this.clients.onReadServed(node, context);
+  }
+
+  /** onTick expires lost requests and, before the settle phase, issues the workload's requests. */
+  onTick(): void {
+    this.clients.onTick();
+    if (this.world.phase !== 'settle') this.workload.onTick();
+  }
+
+  /**
+   * finish runs ticks (the cluster healed) until the workload's final reads are done and every
+   * request was answered or given up, then judges the history; throws SimFailure on a violation.
+   */
+  finish(runTick: () => void): StackOutcome {
+    let ticks = 0;
+    while (ticks < FINAL_TICKS_MAX) {
+      const done = this.workload.finishTick();
+      if (done && this.clients.inFlight === 0) break;
+      runTick();
+      ticks++;
+    }
+    const history = this.workload.history();
+    const verdict = checkWorkloadHistory(history, { stepBudget: CHECK_STEP_BUDGET });
+    this.world.trace.add(`workload ${this.workloadName}: ${verdict.verdict}: ${verdict.summary}`);
+    if (verdict.verdict === 'violation') {
+      throw new SimFailure('workload', `${this.workloadName}: ${verdict.summary}\n    ${verdict.problems.slice(0, 20).join('\n    ')}`);
+    }
+    let duplicatesSkipped = 0;
+    for (const n of this.world.nodes) if (n.sm instanceof KvSimStateMachine) duplicatesSkipped = Math.max(duplicatesSkipped, n.sm.duplicatesSkipped);
+    return { workload: this.workloadName, verdict, history, finalTicks: ticks, duplicatesSkipped };
+  }
+}
+
+function makeWorkload(name: WorkloadName, clients: KvClients, prng: Prng, world: World): StackWorkload {
+  switch (name) {
+    case 'register':
+      return new RegisterWorkload(clients, prng);
+    case 'set':
+      return new SetWorkload(clients, prng);
+    case 'sequencer':
+      return new SequencerWorkload(clients, prng);
+    case 'watch':
+      return new WatchWorkload(clients, prng, world);
+    case 'lock':
+    case 'lease':
+      throw new Error(`the ${name} workload does not run in the simulator yet (workloads: ${STACK_WORKLOADS.join(', ')})`);
+    default:
+      return unreachable(name);
+  }
+}
