@@ -18,6 +18,8 @@ export interface MemoryResult {
   readonly keyCount: number;
   readonly valueBytes: number;
   readonly loadSeconds: number;
+  /** retries counts puts that failed and were sent again during the load. */
+  readonly retries: number;
   /** rssMiB per member, in target order (NaN if unknown). */
   readonly rssMiB: readonly number[];
 }
@@ -40,20 +42,32 @@ export async function loadAndMeasureMemory(target: BenchTarget, leaderIndex: num
   const width = String(keyCount - 1).length;
   const started = Date.now();
   let next = 0;
+  let retries = 0;
   await Promise.all(Array.from({ length: PUTS_IN_FLIGHT }, async () => {
     while (next < keyCount) {
       const key = Buffer.from(`mem/${String(next++).padStart(width, '0')}`);
-      await leader.unary(PUT.path, PUT.request.encodeFrame({ ...PUT.request.create(), key, value }));
+      const frame = PUT.request.encodeFrame({ ...PUT.request.create(), key, value });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await leader.unary(PUT.path, frame);
+          break;
+        } catch (error) {
+          // A loaded machine can time a put out (or move the leader): retry, as the preload does.
+          if (attempt >= 20) throw error;
+          retries++;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
     }
   }));
   const loadSeconds = (Date.now() - started) / 1000;
   // Let the members settle (followers apply the tail, a snapshot may be running).
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  return { system: target.system, keyCount, valueBytes, loadSeconds, rssMiB: target.members.map((m) => residentMiB(m.pid)) };
+  return { system: target.system, keyCount, valueBytes, loadSeconds, retries, rssMiB: target.members.map((m) => residentMiB(m.pid)) };
 }
 
 /** describeMemory renders one result as a line. */
 export function describeMemory(r: MemoryResult): string {
   const each = r.rssMiB.map((v) => (Number.isNaN(v) ? '?' : v.toFixed(0))).join(' / ');
-  return `memory: ${r.system.padEnd(7)} RSS per member after ${r.keyCount.toLocaleString('en-US')} more keys of ${r.valueBytes} B: ${each} MiB (loaded in ${r.loadSeconds.toFixed(1)} s)`;
+  return `memory: ${r.system.padEnd(7)} RSS per member after ${r.keyCount.toLocaleString('en-US')} more keys of ${r.valueBytes} B: ${each} MiB (loaded in ${r.loadSeconds.toFixed(1)} s${r.retries > 0 ? `, ${r.retries} puts retried` : ''})`;
 }
