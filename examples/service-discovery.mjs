@@ -15,8 +15,19 @@ const client = new Concord({ endpoints });
 if (mode === 'register') {
   const registration = await client.register(service, instance, { pid: process.pid, startedAt: new Date().toISOString() }, { ttl: 3 });
   console.log(`registered ${registration.key} (pid ${process.pid}); Ctrl-C to leave`);
-  registration.lost.addEventListener('abort', () => { console.error('lease lost: no longer registered'); process.exit(1); });
-  process.on('SIGINT', async () => { await registration.close(); client.close(); process.exit(0); });
+  let leaving = false;
+  registration.lost.addEventListener('abort', () => {
+    if (leaving) return; // close() revokes the lease, which also fires `lost`
+    console.error('lease lost: no longer registered');
+    process.exit(1);
+  });
+  process.on('SIGINT', async () => {
+    leaving = true;
+    await registration.close();
+    console.log(`left ${service}`);
+    client.close();
+    process.exit(0);
+  });
 } else if (mode === 'watch') {
   const stop = new AbortController();
   process.on('SIGINT', () => stop.abort());
