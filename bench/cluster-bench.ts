@@ -11,6 +11,7 @@ import { closeTarget, connectTarget, findLeader, type BenchTarget, type MemberEn
 import { defaultWorkloads, makeDataSet, preload, runWorkload, selectWorkloads, type DataSet } from './etcd-api/workloads.js';
 import { diffCounters, readBatchCounters } from './etcd-api/member-metrics.js';
 import { measureFsyncFloor } from './fsync-floor.js';
+import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-api/memory.js';
 
 /**
  * npm run bench: the etcd v3 API benchmark. Prints this disk's fsync latency, then runs issue 7's
@@ -23,7 +24,10 @@ import { measureFsyncFloor } from './fsync-floor.js';
  *
  *   node dist/bench/cluster-bench.js [--vs-etcd] [--workloads put,get,sget,txn,watch|put-64,...]
  *     [--seconds 5] [--warmup 1] [--keys 10000] [--value-bytes 256] [--connections 2]
- *     [--watchers 16] [--watch-rate 500] [--rounds 1] [--json FILE] [--cpu-prof DIR]
+ *     [--watchers 16] [--watch-rate 500] [--rounds 1] [--json FILE] [--cpu-prof DIR] [--memory 100000]
+ *
+ * --memory N (after the workloads) loads N more keys of --value-bytes into each system and prints
+ * every member's resident size (issue 7: 100k keys of 256 B).
  *
  * --rounds N runs every workload N times (round after round) and reports the median of each figure.
  *
@@ -45,6 +49,7 @@ const { values: options } = parseArgs({
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    memory: { type: 'string' },
     'heartbeat-interval': { type: 'string', default: '100' },
     'election-timeout': { type: 'string', default: '1000' },
   },
@@ -202,6 +207,15 @@ async function main(): Promise<void> {
         }
       }
     }
+    const memory: MemoryResult[] = [];
+    if (options.memory !== undefined) {
+      for (const target of targets) {
+        const leaderIndex = await findLeader(target, LEADER_TIMEOUT_MS);
+        const result = await loadAndMeasureMemory(target, leaderIndex, Number(options.memory), valueBytes);
+        memory.push(result);
+        console.log(describeMemory(result));
+      }
+    }
     const systems = targets.map((t) => t.system);
     for (const spec of specs) {
       for (const system of systems) rows.push(medianOfRounds(runs.filter((r) => r.workload === spec.id && r.system === system)));
@@ -216,11 +230,12 @@ async function main(): Promise<void> {
     console.log('');
     console.log('Batching (members\' /metrics over the whole run, warm-up included; watch: per put; get rows: reads per ReadIndex round summed over members):');
     console.log(formatBatchingTable(specs, rows, systems));
+    for (const result of memory) console.log(describeMemory(result));
     if (options.json !== undefined) {
       fs.mkdirSync(path.dirname(path.resolve(options.json)), { recursive: true });
       fs.writeFileSync(options.json, JSON.stringify({
         date: started.toISOString(), machine: machineDescription(), etcd: etcd !== undefined ? etcdVersion() : undefined,
-        argv: process.argv.slice(2), fsyncFloor: floor, medians: rows, runs,
+        argv: process.argv.slice(2), fsyncFloor: floor, medians: rows, runs, memory,
       }, null, 2));
       console.log(`results written to ${options.json}`);
     }

@@ -2,6 +2,7 @@ import { etcdserverpb, METHODS } from '../../src/api/codec/index.js';
 import { runClosedLoop, Xorshift32, type Measured, type Window } from './closed-loop.js';
 import type { BenchTarget } from './target.js';
 import { runWatchDelivery } from './watch-delivery.js';
+import { runLeaseKeepAliveStorm } from './lease-storm.js';
 
 /**
  * The workloads of issue 7, driven through the etcd v3 gRPC API: puts, linearizable and
@@ -11,7 +12,7 @@ import { runWatchDelivery } from './watch-delivery.js';
  */
 
 /** WorkloadFamily selects a group of workloads with `--workloads`. */
-export type WorkloadFamily = 'put' | 'get' | 'sget' | 'txn' | 'watch';
+export type WorkloadFamily = 'put' | 'get' | 'sget' | 'range' | 'txn' | 'lease' | 'watch';
 
 /** WorkloadSpec is one row of the table. */
 export interface WorkloadSpec {
@@ -33,7 +34,10 @@ export function defaultWorkloads(watchers: number, watchRatePerSecond: number): 
     { id: 'get-1', family: 'get', label: 'linearizable get, 1 client', clients: 1 },
     { id: 'get-64', family: 'get', label: 'linearizable get, 64 clients', clients: 64 },
     { id: 'sget-64', family: 'sget', label: 'serializable get, 64 clients', clients: 64 },
+    { id: 'range-16', family: 'range', label: 'linearizable range of 1,000 keys, 16 clients', clients: 16 },
     { id: 'txn-16', family: 'txn', label: 'txn CAS (100 keys), 16 clients', clients: 16 },
+    { id: 'txn-64', family: 'txn', label: 'txn CAS (100 keys), 64 clients', clients: 64 },
+    { id: 'lease-64', family: 'lease', label: 'lease keep-alive storm (1,000 leases), 64 streams', clients: 64 },
     { id: `watch-${watchers}`, family: 'watch', label: `put→watch event, ${watchRatePerSecond}/s, ${watchers} watchers`, clients: watchers },
   ];
 }
@@ -59,8 +63,13 @@ export interface DataSet {
   readonly putFrames: readonly Uint8Array[];
   readonly getFrames: readonly Uint8Array[];
   readonly serializableGetFrames: readonly Uint8Array[];
+  /** rangeFrame is a linearizable Range over the first RANGE_KEY_COUNT keys (all keys if fewer). */
+  readonly rangeFrame: Uint8Array;
   readonly casKeys: readonly Uint8Array[];
 }
+
+/** RANGE_KEY_COUNT is how many keys the range workload reads per call (issue 7). */
+export const RANGE_KEY_COUNT = 1_000;
 
 const PUT = METHODS['/etcdserverpb.KV/Put'];
 const RANGE = METHODS['/etcdserverpb.KV/Range'];
@@ -79,6 +88,12 @@ export function makeDataSet(keyCount: number, valueBytes: number): DataSet {
     putFrames: keys.map((key) => PUT.request.encodeFrame({ ...PUT.request.create(), key, value })),
     getFrames: keys.map((key) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key })),
     serializableGetFrames: keys.map((key) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key, serializable: true })),
+    rangeFrame: RANGE.request.encodeFrame({
+      ...RANGE.request.create(),
+      key: keys[0]!,
+      // 'key/' + 1 ends the range after every key when there are no more than RANGE_KEY_COUNT.
+      rangeEnd: keys[RANGE_KEY_COUNT] ?? Buffer.from('key0'),
+    }),
   };
 }
 
@@ -144,6 +159,23 @@ export async function runWorkload(spec: WorkloadSpec, ctx: RunContext): Promise<
       });
       return { ...measured, note: `round-robin over ${members.length} members${misses > 0 ? `; ${misses} empty ranges` : ''}` };
     }
+    case 'range': {
+      // Decoding 1,000 KVs per response would make the load generator the bottleneck: every
+      // 64th response is decoded and its count checked, the others only counted.
+      let nextMember = 0;
+      let calls = 0;
+      let short = 0;
+      const expected = Math.min(RANGE_KEY_COUNT, data.keyCount);
+      const measured = await runClosedLoop(target, window, spec.clients, async () => {
+        const member = members[nextMember]!;
+        nextMember = (nextMember + 1) % members.length;
+        const bytes = await member.unary(RANGE.path, data.rangeFrame);
+        if (calls++ % 64 === 0 && RANGE.response.decode(bytes).kvs.length !== expected) short++;
+      });
+      return { ...measured, note: `round-robin over ${members.length} members${short > 0 ? `; ${short} short ranges` : ''}` };
+    }
+    case 'lease':
+      return await runLeaseKeepAliveStorm(ctx, spec.clients);
     case 'txn': {
       const known = new Array<bigint>(data.casKeys.length).fill(0n);
       let succeeded = 0;

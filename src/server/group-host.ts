@@ -3,9 +3,9 @@ import type { Logger } from '../lib/logger.js';
 import {
   EntryType, NONE, RaftError, RawNode, decodeConfChange,
   type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
-  type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus,
+  type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus, type Term,
 } from '../raft/index.js';
-import { decodeEnvelope, encodeEnvelope, proposalId, type ProposalId } from './proposal-envelope.js';
+import { decodeEnvelope, encodeEnvelope, type ProposalId } from './proposal-envelope.js';
 import type { StateMachine } from './state-machine.js';
 
 /** PersistableReady is the part of a Ready that must be made durable. */
@@ -61,6 +61,8 @@ interface PendingProposal<R> {
   readonly deadlineMs: number;
   /** index is where the entry went, when proposed on the leader (else unknown: 0). */
   index: LogIndex;
+  /** forwardedTerm is the term in which a follower forwarded it to the leader (0: not forwarded). */
+  forwardedTerm: Term;
 }
 
 interface ReadWaiter {
@@ -96,7 +98,16 @@ export class GroupHost<R> {
     lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0,
   };
   private readonly limits: GroupHostLimits;
-  private sequence = 0;
+  /**
+   * sequence numbers this member's proposals. It starts from the wall clock in microseconds, so
+   * a restarted member never reuses a sequence of its earlier life: an entry proposed before a
+   * crash and applied after the restart must not answer a new proposal that happens to have the
+   * same number. (Reuse would need over a thousand proposals per millisecond sustained over the
+   * earlier life; the value stays below 2^53 until the year 2255.)
+   */
+  private sequence = Date.now() * 1000;
+  /** appliedTerm is the term of the last applied entry. */
+  private appliedTerm: Term = 0;
   private readonly pending = new Map<ProposalId, PendingProposal<R>>();
   /** pendingByIndex maps the log index of a leader-proposed entry to the proposal expected there. */
   private readonly pendingByIndex = new Map<LogIndex, ProposalId>();
@@ -167,9 +178,9 @@ export class GroupHost<R> {
     if (this.pending.size >= this.limits.pendingProposalsMax) {
       return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, `too many pending proposals (${this.pending.size})`));
     }
-    const id = proposalId(this.node.id, ++this.sequence);
+    const id: ProposalId = ++this.sequence;
     return new Promise<R>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadlineMs: this.now() + this.limits.requestTimeoutMs, index: 0 });
+      this.pending.set(id, { resolve, reject, deadlineMs: this.now() + this.limits.requestTimeoutMs, index: 0, forwardedTerm: 0 });
       this.queuedIds.push(id);
       this.queuedCommands.push(encodeEnvelope(this.node.id, this.sequence, command));
       this.schedule();
@@ -407,6 +418,12 @@ export class GroupHost<R> {
         if (p) p.index = index;
         this.pendingByIndex.set(index, ids[i]!);
       }
+    } else {
+      const term = this.node.raft.term;
+      for (const id of ids) {
+        const p = this.pending.get(id);
+        if (p) p.forwardedTerm = term;
+      }
     }
   }
 
@@ -498,7 +515,7 @@ export class GroupHost<R> {
         const envelope = decodeEnvelope(e.data);
         const result = this.stateMachine.apply(e.index, envelope.command);
         if (envelope.proposer === this.node.id) {
-          appliedId = proposalId(envelope.proposer, envelope.sequence);
+          appliedId = envelope.sequence;
           const p = this.pending.get(appliedId);
           if (p) {
             this.pending.delete(appliedId);
@@ -507,6 +524,10 @@ export class GroupHost<R> {
         }
       }
       this.appliedIndex = e.index;
+      if (e.term > this.appliedTerm) {
+        this.appliedTerm = e.term;
+        this.orphanForwardedProposals(e.term);
+      }
       if (expected !== undefined) {
         this.pendingByIndex.delete(e.index);
         if (expected !== appliedId) {
@@ -517,6 +538,23 @@ export class GroupHost<R> {
           }
         }
       }
+    }
+  }
+
+  /**
+   * orphanForwardedProposals answers "outcome unknown" now, not at the deadline, for proposals
+   * this follower forwarded in a term before `term` that were not applied before the first
+   * applied entry of `term`. Committed entries never go back in term, so the copy the old leader
+   * may have appended in its term can no longer commit; only a copy of a delayed message that
+   * some later leader appended could, which is why the outcome is unknown rather than "not
+   * applied". Callers with a session retry it safely; a leader crash no longer holds every
+   * forwarded request for the full request timeout.
+   */
+  private orphanForwardedProposals(term: Term): void {
+    for (const [id, p] of this.pending) {
+      if (p.forwardedTerm === 0 || p.forwardedTerm >= term) continue;
+      this.pending.delete(id);
+      p.reject(new ConcordError(ErrorCode.Timeout, `outcome unknown: the leader changed (term ${p.forwardedTerm} to ${term}) while the proposal was forwarded`));
     }
   }
 

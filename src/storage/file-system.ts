@@ -1,4 +1,4 @@
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fdatasync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../lib/assert.js';
@@ -31,6 +31,13 @@ export interface WritableFile {
   readonly path: string;
   /** write writes all of `bytes` at byte `position` (partial writes retried); the file grows if shorter. */
   write(bytes: Uint8Array, position: number): Promise<void>;
+  /**
+   * writeNow is `write` done synchronously on the calling thread (pwrite into the page cache), for
+   * the WAL's small appends: it saves a thread-pool round trip (two context switches and a wake-up
+   * of the event loop) per write. Optional: without it the WAL awaits `write`. Throws what `write`
+   * would reject with. Not for large writes (it blocks the event loop while it runs).
+   */
+  writeNow?(bytes: Uint8Array, position: number): void;
   /** read returns up to `lengthBytes` bytes at `position` (fewer at the end of the file). */
   read(position: number, lengthBytes: number): Promise<Uint8Array>;
   /** datasync makes every written byte durable (fdatasync). */
@@ -169,6 +176,13 @@ class NodeWritableFile implements WritableFile {
     }
   }
 
+  writeNow(bytes: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      done += writeSync(this.handle.fd, bytes, done, bytes.byteLength - done, position + done);
+    }
+  }
+
   async read(position: number, lengthBytes: number): Promise<Uint8Array> {
     const out = new Uint8Array(lengthBytes);
     let done = 0;
@@ -180,8 +194,12 @@ class NodeWritableFile implements WritableFile {
     return out.subarray(0, done);
   }
 
-  async datasync(): Promise<void> {
-    await this.handle.datasync();
+  datasync(): Promise<void> {
+    // The callback API costs about half the CPU of FileHandle.datasync() (no FileHandle
+    // reference counting, one promise instead of several).
+    return new Promise((resolve, reject) => {
+      fdatasync(this.handle.fd, (error) => (error ? reject(error) : resolve()));
+    });
   }
 
   async close(): Promise<void> {

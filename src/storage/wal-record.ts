@@ -30,6 +30,8 @@ export function formatHasZeroTail(formatVersion: number): boolean {
 
 /** RECORD_HEADER_BYTES is the size of length + crc + type. */
 export const RECORD_HEADER_BYTES = 9;
+/** ENTRY_FIXED_BYTES is the size of an entry record's payload besides its data (term, index, type, data length). */
+const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4;
 
 /** CLUSTER_ID_BYTES_MAX bounds the cluster id stored in segment headers. */
 export const CLUSTER_ID_BYTES_MAX = 256;
@@ -78,8 +80,13 @@ export type WalRecord =
 
 /** RecordEncoder frames records into one buffer (one write per batch). */
 export class RecordEncoder {
-  private readonly w = new BinaryWriter(4096);
+  private readonly w: BinaryWriter;
   private readonly starts: number[] = [];
+
+  /** initialBytes sizes the buffer (a good estimate avoids growing it, which copies). */
+  constructor(initialBytes = 4096) {
+    this.w = new BinaryWriter(initialBytes);
+  }
 
   /** add appends one record; throws StorageError(RecordTooLarge) if its payload is over the limit. */
   add(record: WalRecord): this {
@@ -117,7 +124,9 @@ export const SEGMENT_END_BYTES_MAX = encodeRecords([{ type: 'segment-end', seq: 
 
 /** encodeRecords frames `records` into one buffer. */
 export function encodeRecords(records: readonly WalRecord[]): Uint8Array {
-  const encoder = new RecordEncoder();
+  let estimate = 0;
+  for (const r of records) estimate += RECORD_HEADER_BYTES + (r.type === 'entry' ? ENTRY_FIXED_BYTES + r.entry.data.byteLength : 64);
+  const encoder = new RecordEncoder(estimate);
   for (const r of records) encoder.add(r);
   return encoder.finish();
 }

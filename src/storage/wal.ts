@@ -339,7 +339,12 @@ export class Wal {
         if (this.segmentBytes + bytes.byteLength + SEGMENT_END_BYTES_MAX > this.segmentBytesMax && bytes.byteLength > 0) {
           await this.rollover();
         }
-        if (bytes.byteLength > 0) await this.file.write(bytes, this.segmentBytes);
+        if (bytes.byteLength > 0) {
+          // Appends go straight to the page cache when the file allows it (no thread-pool round
+          // trip); only the fdatasync below waits off the event loop.
+          if (this.file.writeNow) this.file.writeNow(bytes, this.segmentBytes);
+          else await this.file.write(bytes, this.segmentBytes);
+        }
         this.segmentBytes += bytes.byteLength;
         this.prepareNextIfDue();
         this.written = group[group.length - 1]!.after;

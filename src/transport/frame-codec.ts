@@ -218,8 +218,17 @@ function estimateBatchBytes(messages: readonly Message[]): number {
  * CodecError on anything malformed, including trailing bytes and unknown types.
  */
 export function decodeFrame(type: number, payload: Uint8Array, limits: DecodeLimits): Frame {
-  // Entries are copied out of the frame: a view would keep the whole socket chunk alive for as
-  // long as the entry stays in the in-memory log.
+  // Entries must not be views of the socket chunk: one would keep the whole chunk alive for as
+  // long as the entry stays in the in-memory log. A batch is copied once and its entries are
+  // views of that copy (one allocation per frame instead of one per entry; the entries of one
+  // frame are adjacent in the log and are compacted together).
+  if (type === FrameType.Batch) {
+    const own = Uint8Array.prototype.slice.call(payload) as Uint8Array;
+    const r = new BinaryReader(own, { share: true });
+    const result = decodeBody(type, r, limits);
+    r.end(`frame type ${type}`);
+    return result;
+  }
   const r = new BinaryReader(payload);
   if (type === FrameType.SnapshotChunk) {
     // The data is a view of the payload (no copy); the receiver copies it into the snapshot.

@@ -33,14 +33,16 @@ export interface InProcessOptions {
   readonly limits?: Partial<GroupHostLimits>;
   /** fileSystem picks each member's FileSystem (default: the real one). */
   readonly fileSystem?: (id: NodeId) => FileSystem;
+  /** dir reopens the data of an earlier cluster (stopped with `keepDir`): a restart of every member. */
+  readonly dir?: string;
 }
 
 export class InProcessCluster {
   readonly members: InProcessMember[] = [];
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-inproc-'));
+  private constructor(readonly dir: string) {}
 
   static async start(options: InProcessOptions): Promise<InProcessCluster> {
-    const cluster = new InProcessCluster();
+    const cluster = new InProcessCluster(options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'concord-inproc-')));
     const ids = Array.from({ length: options.members }, (_, i) => nodeId(i + 1));
     const now = (): number => performance.now();
     for (const id of ids) {
@@ -103,12 +105,13 @@ export class InProcessCluster {
     throw new Error(`no leader for group ${groupId} within ${timeoutMs} ms`);
   }
 
-  async stop(): Promise<void> {
+  /** stop stops every member and removes the data, unless `keepDir` (to restart from it). */
+  async stop(options: { keepDir?: boolean } = {}): Promise<void> {
     for (const m of this.members) {
       m.host.stop();
       await m.transport.stop();
       for (const g of m.groups.values()) await g.storage.close().catch(() => {});
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!options.keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -6,6 +6,8 @@ import { FaultyFileSystem } from '../../src/storage/faulty-file-system.js';
 import { NodeFileSystem, type AppendFile, type FileSystem } from '../../src/storage/file-system.js';
 import type { NodeId } from '../../src/raft/index.js';
 import { InProcessCluster } from './in-process-cluster.js';
+import { decodeEnvelope } from '../../src/server/proposal-envelope.js';
+import { EntryType } from '../../src/raft/index.js';
 
 const text = new TextEncoder();
 
@@ -35,6 +37,54 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
           for (const other of [1, 2, 3, 4]) if (other !== groupId) assert.equal(store.get(`g${other}-k0`), undefined);
         }
       }
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  test('proposal ids stay unique across a restart, so an old entry applied after it cannot answer a new proposal', async () => {
+    const first = await InProcessCluster.start({ members: 1, groups: [1] });
+    const dir = first.dir;
+    let second: InProcessCluster | undefined;
+    try {
+      const propose = async (cluster: InProcessCluster, prefix: string): Promise<void> => {
+        const leader = await cluster.leaderOf(1);
+        for (let i = 0; i < 5; i++) await leader.groups.get(1)!.group.propose(encodePut(`${prefix}${i}`, text.encode('v')));
+      };
+      await propose(first, 'before-');
+      await first.stop({ keepDir: true });
+      second = await InProcessCluster.start({ members: 1, groups: [1], dir });
+      await propose(second, 'after-');
+      const { storage } = second.member(1).groups.get(1)!;
+      const ids = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER)
+        .filter((e) => e.type === EntryType.Normal && e.data.byteLength > 0)
+        .map((e) => { const env = decodeEnvelope(e.data); return `${env.proposer}:${env.sequence}`; });
+      assert.equal(ids.length, 10, "both boots' proposals are in the log");
+      assert.equal(new Set(ids).size, ids.length, `proposal ids repeat across the restart: ${ids.join(' ')}`);
+    } finally {
+      await (second ?? first).stop();
+    }
+  });
+
+  test('a proposal a follower forwarded to a leader that then crashed answers "outcome unknown" once the next leader commits, not at the request timeout', async () => {
+    const cluster = await InProcessCluster.start({ members: 3, groups: [1] });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const follower = cluster.members.find((m) => m !== leader)!;
+      // Crash the leader: no more messages in or out.
+      leader.host.stop();
+      await leader.transport.stop();
+      // The follower still believes in the old leader, so it forwards this one into the void.
+      const outcome = await follower.groups.get(1)!.group.propose(encodePut('orphan', text.encode('v'))).then(
+        () => 'applied',
+        (error: unknown) => error,
+      );
+      assert.ok(outcome instanceof ConcordError, `expected a ConcordError, got ${String(outcome)}`);
+      assert.equal(outcome.code, ErrorCode.Timeout, 'the outcome is unknown (the message may still reach a later leader)');
+      assert.match(outcome.message, /leader changed/, 'answered when the next leader committed, not at the request deadline');
+      // The survivors serve: a new proposal through the same follower is applied.
+      await follower.groups.get(1)!.group.propose(encodePut('after', text.encode('v')));
+      assert.ok(follower.groups.get(1)!.store.get('after'));
     } finally {
       await cluster.stop();
     }

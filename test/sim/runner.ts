@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { WorkloadName } from '../../src/check/workload-histories.js';
+import { WORKLOAD_NAMES, type WorkloadName } from '../../src/check/workload-histories.js';
 import type { StackFault } from './kv-state-machine.js';
 import { LinkMode, Scenario, type LinkMode as LinkModeT } from './params.js';
 import { runSimulation, SimRunError } from './simulator.js';
@@ -135,7 +135,7 @@ export async function runSeeds(jobs: readonly SeedJob[], options: RunSeedsOption
 function describeStackVerdicts(outcomes: readonly SeedOutcome[]): string {
   const kv = outcomes.filter((o) => o.job.stack === 'kv');
   if (kv.length === 0) return '';
-  const names = [...new Set(kv.map((o) => o.job.stackWorkload ?? 'register'))];
+  const names = WORKLOAD_NAMES.filter((name) => kv.some((o) => (o.job.stackWorkload ?? 'register') === name));
   return names.map((name) => {
     const mine = kv.filter((o) => (o.job.stackWorkload ?? 'register') === name);
     const count = (v: 'ok' | 'unknown'): number => mine.filter((o) => o.stackVerdict === v).length;
