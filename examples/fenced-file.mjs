@@ -4,14 +4,14 @@
 // comes back with a stale token and is refused, where a plain lock would have let it overwrite
 // the newer holder's data.
 //
-//   node examples/fenced-file.mjs                 # two writers, the first one stalls
+//   node examples/fenced-file.mjs [FILE]          # two writers, the first one stalls
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Concord, FencingGate } from '../dist/src/client/index.js';
 
 const endpoints = (process.env.CONCORD_ENDPOINTS || '127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379').split(',');
-const file = path.join(tmpdir(), 'concord-fenced-report.txt');
+const file = process.argv[2] ?? path.join(tmpdir(), 'concord-fenced-report.txt');
 
 // The resource: in real life a storage service that remembers the highest token it has seen.
 const gate = new FencingGate();
@@ -38,23 +38,21 @@ async function writer(name) {
 }
 
 // The slow writer takes the lock first and stalls (a GC pause, a swapped-out VM): a paused
-// process sends no keep-alives, simulated by releasing the lease, which expires after 2 s. The
-// fast writer then gets the lock and writes; the slow one resumes with its old token.
-const slow = (async () => {
-  const client = new Concord({ endpoints });
-  const lock = await client.lock('report-file', { ttl: 2 });
-  console.log(`[slow] holds ${lock.keyText} with token ${lock.token}, then stalls 5 s`);
-  lock.lease.release(); // a paused process sends no keep-alives: the lease expires after 2 s
-  await new Promise((r) => setTimeout(r, 5000));
-  try {
-    storageWrite(lock.token, 'written by slow');
-    console.log('[slow] wrote the file (should not happen)');
-  } catch (error) {
-    console.log(`[slow] refused by the storage: ${error.code}: ${error.message}`);
-  }
-  client.close();
-})();
-await new Promise((r) => setTimeout(r, 300));
-await writer('fast');
-await slow;
+// process sends no keep-alives, simulated by releasing the lease, which then expires after 2 s.
+// The fast writer, queued behind it, gets the lock once the lease expired and writes; the slow
+// one resumes after that with its old token.
+const client = new Concord({ endpoints });
+const lock = await client.lock('report-file', { ttl: 2 });
+console.log(`[slow] holds ${lock.keyText} with token ${lock.token}, then stalls`);
+lock.lease.release(); // a paused process sends no keep-alives: the lease expires after 2 s
+const fast = writer('fast');
+await fast; // the stall lasts until the next holder has written (however long its lease takes to expire)
+console.log('[slow] resumes, still believing it holds the lock');
+try {
+  storageWrite(lock.token, 'written by slow');
+  console.log('[slow] wrote the file (should not happen)');
+} catch (error) {
+  console.log(`[slow] refused by the storage: ${error.code}: ${error.message}`);
+}
+client.close();
 console.log(`${file}: ${readFileSync(file, 'utf8').trim()}`);

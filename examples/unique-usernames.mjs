@@ -10,7 +10,8 @@ const wanted = process.argv[2] ?? `alice-${Date.now()}`;
 
 const results = await Promise.all(Array.from({ length: 20 }, (_, i) => client.claimUnique('usernames', wanted, `user-${i}`).then((r) => ({ owner: `user-${i}`, ...r }))));
 const winners = results.filter((r) => r.claimed);
-console.log(`"${wanted}": ${winners.length} winner (${winners.map((w) => w.owner).join(', ')}), ${results.length - winners.length} told "taken by ${results.find((r) => !r.claimed)?.takenBy}"`);
+const toldTheWinner = results.filter((r) => !r.claimed && r.takenBy === winners[0]?.owner).length;
+console.log(`"${wanted}": ${winners.length} winner (${winners.map((w) => w.owner).join(', ')}), ${toldTheWinner} told "taken by ${winners[0]?.owner}"`);
 
 for (const [name, owner] of [['bob', 'user-100'], ['carol', 'user-101'], ['bob', 'user-102']]) {
   const r = await client.claimUnique('usernames', name, owner);

@@ -1,5 +1,6 @@
 /**
- * `concord snapshot restore FILE [member flags]`: creates a member's data directory from a
+ * `concord snapshot save FILE` / `concord snapshot status FILE` (src/cli/ctl/snapshot.ts, on the
+ * client) and `concord snapshot restore FILE [member flags]`: creates a member's data directory from a
  * snapshot saved with `etcdctl snapshot save` (or the Snapshot RPC), as `etcdctl snapshot
  * restore` does for etcd. The member flags are those of `concord start` (--name, --data-dir,
  * --initial-cluster, --initial-cluster-token, --initial-advertise-peer-urls, ...).
@@ -7,9 +8,17 @@
 import { isConfigError, parseMemberConfig } from '../server/config.js';
 import { createLineLogger } from '../server/line-logger.js';
 import { restoreMember } from '../server/restore.js';
+import { reportError } from './ctl/context.js';
+import { runSnapshotSave, runSnapshotStatus } from './ctl/snapshot.js';
 import { EXIT_CODES } from './start.js';
 
-export const SNAPSHOT_USAGE = `usage: concord snapshot restore FILE [concord start flags]
+export const SNAPSHOT_USAGE = `usage: concord snapshot save FILE [--endpoints ...] [--json]
+       concord snapshot status FILE [--json]
+       concord snapshot restore FILE [concord start flags]
+
+save streams a consistent snapshot from one member into FILE (written to FILE.part, fsynced,
+checked, renamed) and prints its revision, key count, size and hash.
+status checks FILE and prints its hash, revision, total keys and total size.
 
 Creates --data-dir for member --name of a NEW cluster (--initial-cluster, --initial-cluster-token)
 whose key-value state is the snapshot's. Restore every member from the same file with the same
@@ -18,6 +27,13 @@ flags, then start them with "concord start" and the same flags.
 
 export async function runSnapshot(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, file, ...rest] = argv;
+  if (sub === 'save' || sub === 'status') {
+    try {
+      return await (sub === 'save' ? runSnapshotSave : runSnapshotStatus)(argv.slice(1), env);
+    } catch (error) {
+      return reportError(`snapshot ${sub}`, error);
+    }
+  }
   if (sub !== 'restore' || file === undefined || file.startsWith('-')) {
     process.stderr.write(SNAPSHOT_USAGE);
     return EXIT_CODES.usage;

@@ -19,7 +19,8 @@ export const MAIN_USAGE = `usage: concord <command> [flags]
 commands:
   start     run one member of a cluster (etcd's flags; see "concord help start")
   dev       run a local 3-member cluster on 127.0.0.1 (what "npm start" runs; see "concord help dev")
-  snapshot  "snapshot restore FILE [start flags]": a data dir for a new cluster from a saved snapshot
+  snapshot  "snapshot save FILE": save a member's snapshot; "snapshot status FILE": describe one;
+            "snapshot restore FILE [start flags]": a data dir for a new cluster from a saved snapshot
   version   print the version
   help      print this help, or "concord help <command>"
 

@@ -69,9 +69,11 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
   private readonly tokens = new Map<string, number>();
   private live = new Set<string>();
   private readonly stopController = new AbortController();
+  /** attempts are the lock acquisitions in flight (awaited by close, so none is left queued). */
+  private readonly attempts = new Set<Promise<void>>();
   private readonly ttl: number;
-  /** waitMs bounds one wait for a partition lock before it is retried. */
-  private readonly waitMs: number;
+  /** recheckMs: a partition lock wait reads its queue again after this long without news (a safety net). */
+  private readonly recheckMs: number;
 
   constructor(
     private readonly client: Concord,
@@ -83,7 +85,7 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
   ) {
     super();
     this.ttl = options.ttl ?? 10;
-    this.waitMs = Math.max(5_000, this.ttl * 3_000);
+    this.recheckMs = Math.max(5_000, this.ttl * 3_000);
     for (const p of partitions) this.states.set(p, { type: 'idle' });
     registration.lost.addEventListener('abort', () => {
       if (this.stopController.signal.aborted) return;
@@ -120,7 +122,7 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
   private async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopController.abort();
-    const releases: Promise<void>[] = [];
+    const releases: Promise<void>[] = [...this.attempts];
     for (const [p, s] of this.states) {
       if (s.type === 'acquiring') s.controller.abort();
       if (s.type === 'owned') releases.push(this.release(p, s.lock));
@@ -160,7 +162,10 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
       const wanted = this.wants(p);
       switch (s.type) {
         case 'idle':
-          if (wanted) void this.acquire(p);
+          if (wanted) {
+            const attempt = this.acquire(p).finally(() => this.attempts.delete(attempt));
+            this.attempts.add(attempt);
+          }
           break;
         case 'acquiring':
           if (!wanted) s.controller.abort();
@@ -180,14 +185,12 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
     const controller = new AbortController();
     this.states.set(partition, { type: 'acquiring', controller });
     let lock: LockHandle;
-    // One wait is bounded (then retried from a fresh queue entry), and an abort settles it here
-    // at once; a lock granted to an abandoned wait is released as soon as it arrives.
-    const waitTimer = setTimeout(() => controller.abort(new ConcordClientError(ClientErrorCode.Timeout, 'partition lock wait timed out')), this.waitMs);
-    const pending = this.client.lock(lockName(this.service, partition), { ttl: this.ttl, signal: controller.signal });
+    // A rebalance aborts the wait; the lock call then ends promptly and has deleted its contender
+    // key (revoked its lease) by the time it rejects, so the partition is idle only once nothing
+    // of this attempt is left queued in front of the partition's next owner.
     try {
-      lock = await Promise.race([pending, abortedPromise(controller.signal)]);
+      lock = await this.client.lock(lockName(this.service, partition), { ttl: this.ttl, signal: controller.signal, recheckMs: this.recheckMs });
     } catch (error) {
-      void pending.then((late) => late.release(), () => {}).catch(() => {});
       this.states.set(partition, { type: 'idle' });
       if (!controller.signal.aborted && !this.stopped) {
         this.options.onError?.(error);
@@ -195,8 +198,6 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
       }
       this.reconcile();
       return;
-    } finally {
-      clearTimeout(waitTimer);
     }
     if (controller.signal.aborted || !this.wants(partition) || lock.lost.aborted) {
       this.states.set(partition, { type: 'releasing' });
@@ -223,14 +224,6 @@ export class Allocator extends EventEmitter<AllocatorEvents> {
     this.states.set(partition, { type: 'idle' });
     this.reconcile();
   }
-}
-
-function abortedPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = (): void => reject(signal.reason instanceof Error ? signal.reason : new ConcordClientError(ClientErrorCode.Aborted, 'aborted'));
-    if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
-  });
 }
 
 function lockName(service: string, partition: string): string {

@@ -9,6 +9,7 @@ import { ClientErrorCode, ConcordClientError } from './errors.js';
 import { Election } from './election.js';
 import { EndpointPool, type CallKind } from './endpoint-pool.js';
 import { Lease, type LeaseOptions } from './lease.js';
+import { snapshotStream, type SnapshotChunk, type SnapshotOptions } from './maintenance.js';
 import { acquireLock, Guarded, type Fence, type LockHandle, type LockOptions } from './lock.js';
 import { Session, type SessionOptions } from './session.js';
 import { runStm, type StmOptions, type StmResult, type StmTx } from './stm.js';
@@ -286,6 +287,9 @@ export class Concord {
     }));
     return all.filter((s): s is MemberStatus => s !== undefined);
   }
+
+  /** snapshot streams one member's snapshot file (Maintenance/Snapshot), chunk by chunk; see maintenance.ts. */
+  snapshot(options: SnapshotOptions = {}): AsyncGenerator<SnapshotChunk, void, undefined> { return snapshotStream(this.pool, options); }
 
   /** refreshLeader finds the leader's endpoint now (writes do it on their own when needed). */
   refreshLeader(): Promise<void> {

@@ -4,13 +4,19 @@
  * under its lease; the key with the lowest create revision holds the lock (leads). A contender
  * waits by watching the deletion of the key created just before its own, through the client's
  * own watch, which resumes across member failures, so a failover never strands a waiter.
+ *
+ * A wait ends in exactly one of four ways: the contender reaches the head (resolves), its key is
+ * gone (LeaseLost), its signal aborts (Aborted), or a request fails for good. Every watch it
+ * opens is closed before it returns. The caller owns the key and deletes it (by revoking the
+ * lease) when the wait did not end at the head.
  */
 import { METHODS } from '../api/codec/index.js';
 import { concatBytes, prefixEnd, toBytes } from './bytes.js';
-import { ClientErrorCode, ConcordClientError } from './errors.js';
+import { ClientErrorCode, ConcordClientError, WatchCompactedError } from './errors.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import type { Lease } from './lease.js';
 import { compare, op, txnRequest } from './txn.js';
+import { anySignal } from './signals.js';
 import { kvOf, revisionOf } from './types.js';
 import { watchEvents } from './watch.js';
 
@@ -42,11 +48,25 @@ export async function enqueue(pool: EndpointPool, name: Uint8Array, lease: Lease
 }
 
 /**
+ * WAIT_RECHECK_MS is how long a contender watches its predecessor's key before it reads the
+ * queue again anyway. The watch is what ends a wait; the re-read is only a safety net against a
+ * deletion the watch never reports (a member that loses a watch notification, a proxy that
+ * stalls the stream), and keeps the contender's place in the queue.
+ */
+export const WAIT_RECHECK_MS = 30_000;
+
+/** WaitOptions: `recheckMs` overrides WAIT_RECHECK_MS (at least 100 ms). */
+export interface WaitOptions {
+  readonly recheckMs?: number;
+}
+
+/**
  * waitForTurn resolves once no key under `<name>/` has a lower create revision than ours. It
  * rejects when our key disappears (lease lost) or `signal` aborts.
  */
-export async function waitForTurn(pool: EndpointPool, name: Uint8Array, me: Contender, signal: AbortSignal): Promise<void> {
+export async function waitForTurn(pool: EndpointPool, name: Uint8Array, me: Contender, signal: AbortSignal, options: WaitOptions = {}): Promise<void> {
   const prefix = contenderPrefix(name);
+  const recheckMs = Math.max(100, options.recheckMs ?? WAIT_RECHECK_MS);
   for (;;) {
     if (signal.aborted) throw new ConcordClientError(ClientErrorCode.Aborted, 'stopped waiting', { cause: signal.reason });
     const mine = await pool.unary(RANGE, rangeOf1(me.key), 'read', { signal });
@@ -59,10 +79,22 @@ export async function waitForTurn(pool: EndpointPool, name: Uint8Array, me: Cont
     }, 'read', { signal });
     const blocker = before.kvs[0];
     if (!blocker) return;
-    // Wait for the blocker's deletion (from the revision of this read, so none is missed).
+    // Wait for the blocker's deletion (from the revision of this read, so none is missed), for
+    // at most recheckMs; then read again.
     const from = revisionOf(before.header?.revision ?? 0n) + 1;
-    for await (const ev of watchEvents(pool, { start: blocker.key, end: new Uint8Array(0) }, { fromRevision: from, signal })) {
-      if (ev.type === 'delete') break;
+    const recheck = new AbortController();
+    const timer = setTimeout(() => recheck.abort(), recheckMs);
+    const watchSignal = anySignal([signal, recheck.signal]);
+    try {
+      for await (const ev of watchEvents(pool, { start: blocker.key, end: new Uint8Array(0) }, { fromRevision: from, signal: watchSignal.signal })) {
+        if (ev.type === 'delete') break;
+      }
+    } catch (error) {
+      // History from `from` was compacted away: the deletion may be in it, so read again.
+      if (!(error instanceof WatchCompactedError)) throw error;
+    } finally {
+      clearTimeout(timer);
+      watchSignal.dispose();
     }
   }
 }

@@ -32,6 +32,7 @@ export { Election, type CampaignOptions, type LeaderInfo, type Leadership } from
 export { Lease, type LeaseOptions } from './lease.js';
 export { Registration, SERVICES_PREFIX, type MemberEvent, type MemberMetadata, type RegisterOptions, type ServiceInstance, type WatchMembersOptions } from './membership.js';
 export { ALLOCATION_PARTITIONS_MAX, Allocator, rendezvousOwner, type AllocateOptions, type AllocatorEvents } from './allocation.js';
+export { type SnapshotChunk, type SnapshotOptions } from './maintenance.js';
 export { FencingGate, Guarded, type Fence, type LockHandle, type LockOptions } from './lock.js';
 export { Session, SESSION_METADATA, SESSION_TTL_SECONDS_DEFAULT, type SequencerBlock, type SessionOptions, type SessionStats } from './session.js';
 export { SESSION_WINDOW_MAX } from './session-window.js';

@@ -21,6 +21,8 @@ export interface LockOptions {
   readonly signal?: AbortSignal;
   /** waitTimeoutMs bounds the wait for the lock (default: wait until `signal` aborts). */
   readonly waitTimeoutMs?: number;
+  /** recheckMs: while waiting, read the queue again after this long without news (default WAIT_RECHECK_MS, a safety net). */
+  readonly recheckMs?: number;
 }
 
 /** Fence is what a guarded operation checks: the lock (or leader) key and its create revision. */
@@ -42,8 +44,13 @@ export interface LockHandle extends Fence {
   release(): Promise<void>;
 }
 
-/** acquireLock waits for the lock `name` and returns the held lock with its fencing token. */
+/**
+ * acquireLock waits for the lock `name` and returns the held lock with its fencing token. A wait
+ * that ends without the lock (aborted, timed out, lease lost, failed) revokes its lease, which
+ * deletes its contender key, before it rejects: it never leaves a key queued in front of others.
+ */
 export async function acquireLock(pool: EndpointPool, name: Bytes, options: LockOptions = {}): Promise<LockHandle> {
+  if (options.signal?.aborted) throw new ConcordClientError(ClientErrorCode.Aborted, 'stopped waiting', { cause: options.signal.reason });
   const lease = await Lease.grant(pool, options.ttl ?? 10);
   try {
     const timeout = options.waitTimeoutMs === undefined ? undefined : new AbortController();
@@ -52,7 +59,7 @@ export async function acquireLock(pool: EndpointPool, name: Bytes, options: Lock
     const nameBytes = toBytes(name);
     try {
       const me = await enqueue(pool, nameBytes, lease, new Uint8Array(0));
-      await waitForTurn(pool, nameBytes, me, signal);
+      await waitForTurn(pool, nameBytes, me, signal, options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs });
       return held(pool, me, lease);
     } finally {
       dispose();

@@ -94,7 +94,7 @@ export async function registerInstance(
   checkName('instance', instance);
   const key = servicePrefix(service) + instance;
   const value = JSON.stringify(metadata);
-  const lease = await client.lease(options.ttl ?? 10);
+  const lease = await grantLease(client, options.ttl ?? 10);
   try {
     let revision: Revision;
     try {
@@ -108,6 +108,20 @@ export async function registerInstance(
   } catch (error) {
     await lease.revoke().catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * grantLease grants the registration's lease, asking once more when the first grant's outcome is
+ * unknown (a timeout on a busy cluster): a lease granted by the first attempt has no key attached
+ * and simply expires after its TTL, so asking again is safe.
+ */
+async function grantLease(client: Concord, ttlSeconds: number): Promise<Lease> {
+  try {
+    return await client.lease(ttlSeconds);
+  } catch (error) {
+    if (!(error instanceof ConcordClientError && error.code === ClientErrorCode.OutcomeUnknown)) throw error;
+    return client.lease(ttlSeconds);
   }
 }
 

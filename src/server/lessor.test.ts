@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MvccStore, applyKvCommand, decodeKvCommand, type KvApplyResult, type KvCommand } from '../kv/index.js';
+import { ConcordError, ErrorCode } from '../lib/errors.js';
 import { nullLogger } from '../lib/logger.js';
-import { Lessor } from './lessor.js';
+import { Lessor, type LessorOptions } from './lessor.js';
 
-function setup() {
+/** HeldProposal is a proposal the test applies (or fails) when it chooses. */
+interface HeldProposal {
+  readonly command: KvCommand;
+  apply(): void;
+  fail(error: Error): void;
+}
+
+/**
+ * setup builds a lessor over a real MvccStore. Proposals are applied at once, or with `hold` kept
+ * in `held` until the test applies or fails them (a proposal in flight).
+ */
+function setup(options: Partial<LessorOptions> & { hold?: boolean } = {}) {
+  const { hold = false, ...lessorOptions } = options;
   const store = new MvccStore({ limits: { leaseTtlSecondsMin: 1 } });
   let nowMs = 1_000_000;
   const proposals: KvCommand[] = [];
+  const held: HeldProposal[] = [];
   let lessor!: Lessor;
   const apply = (command: KvCommand): KvApplyResult => {
     const result = applyKvCommand(store, command);
@@ -17,15 +31,24 @@ function setup() {
   const propose = async (bytes: Uint8Array): Promise<KvApplyResult> => {
     const command = decodeKvCommand(bytes);
     proposals.push(command);
-    return apply(command);
+    if (!hold) return apply(command);
+    return await new Promise<KvApplyResult>((resolve, reject) => {
+      held.push({ command, apply: () => resolve(apply(command)), fail: reject });
+    });
   };
-  lessor = new Lessor(() => store, () => nowMs, propose, nullLogger, { checkpointIntervalMs: 5_000, promoteGraceMs: 1_000 });
+  lessor = new Lessor(() => store, () => nowMs, propose, nullLogger,
+    { checkpointIntervalMs: 5_000, promoteGraceMs: 1_000, ...lessorOptions });
   const grant = (ttl: number): bigint => {
     const r = apply({ type: 'leaseGrant', request: { ttl } });
     assert.ok(r.ok && r.result.type === 'leaseGrant');
     return r.result.response.id;
   };
-  return { store, lessor, proposals, apply, grant, advance: (ms: number) => { nowMs += ms; } };
+  return { store, lessor, proposals, held, apply, grant, advance: (ms: number) => { nowMs += ms; } };
+}
+
+/** checkpointsOf lists the (lease, TTL) pairs of every leaseCheckpoint proposal. */
+function checkpointsOf(proposals: readonly KvCommand[]): { id: bigint; remainingTtl: number }[][] {
+  return proposals.flatMap((p) => (p.type === 'leaseCheckpoint' ? [p.request.checkpoints.map((c) => ({ ...c }))] : []));
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -85,4 +108,113 @@ test('periodic checkpoints cover every lease, in bounded commands', async () => 
   assert.equal(checkpoints.length, 3);
   const covered = new Set(checkpoints.flatMap((p) => (p.type === 'leaseCheckpoint' ? p.request.checkpoints.map((c) => c.id) : [])));
   assert.equal(covered.size, ids.length);
+});
+
+test('keep-alives of one turn are coalesced: N keep-alives of M leases make ceil(M / max) proposals', async () => {
+  const { lessor, grant, proposals } = setup({ checkpointsPerCommandMax: 1_000 });
+  const leaseCount = 2_500;
+  const ttls = Array.from({ length: leaseCount }, (_, i) => 10 + (i % 7));
+  const ids = ttls.map((ttl) => grant(ttl));
+  // Three keep-alives of every lease, interleaved, all in one turn.
+  const answers = await Promise.all([0, 1, 2].flatMap(() => ids.map((id) => lessor.keepAlive(id))));
+  assert.deepEqual(answers, [...ttls, ...ttls, ...ttls], 'every waiter is answered with its lease\'s TTL');
+  const commands = checkpointsOf(proposals);
+  assert.equal(commands.length, Math.ceil(leaseCount / 1_000));
+  for (const checkpoints of commands) {
+    assert.ok(checkpoints.length <= 1_000);
+    assert.equal(new Set(checkpoints.map((c) => c.id)).size, checkpoints.length, 'one checkpoint per distinct lease');
+  }
+  const carried = new Map(commands.flat().map((c) => [c.id, c.remainingTtl]));
+  assert.deepEqual(ids.map((id) => carried.get(id)), ttls, 'each lease renewed once, with its full TTL');
+  for (const [i, id] of ids.entries()) assert.equal(lessor.remainingTtlSeconds(id), ttls[i]);
+});
+
+test('a keep-alive joins a renewal proposed and not yet applied; the answer follows the apply', async () => {
+  const { lessor, grant, proposals, held, advance } = setup({ hold: true });
+  const a = grant(10);
+  const b = grant(20);
+  advance(6_000);
+  const first = lessor.keepAlive(a);
+  await settle();
+  assert.equal(held.length, 1, 'the first keep-alive is proposed');
+  advance(2_000);
+  const joined = lessor.keepAlive(a);
+  const other = lessor.keepAlive(b);
+  await settle();
+  assert.equal(held.length, 2);
+  assert.deepEqual(checkpointsOf(proposals)[1], [{ id: b, remainingTtl: 20 }], 'a joined the renewal in flight: only b proposed');
+  let answered = false;
+  void joined.then(() => { answered = true; });
+  await settle();
+  assert.equal(answered, false, 'not answered before the renewal applies');
+  advance(1_000);
+  held[0]!.apply();
+  assert.deepEqual(await Promise.all([first, joined]), [10, 10]);
+  // Expiry is apply time + TTL (the joined keep-alive arrived 1 s before the apply).
+  advance(9_900);
+  assert.equal(lessor.remainingTtlSeconds(a), 1, 'renewed from the apply, not from the first request');
+  held[1]!.apply();
+  assert.equal(await other, 20);
+  // Once applied, the renewal is closed: a later keep-alive proposes again.
+  const later = lessor.keepAlive(a);
+  await settle();
+  assert.equal(held.length, 3);
+  held[2]!.apply();
+  assert.equal(await later, 10);
+});
+
+test('a keep-alive never joins a periodic checkpoint, nor a renewal whose lease was checkpointed since', async () => {
+  const { lessor, grant, proposals, held, advance, apply } = setup({ hold: true });
+  const a = grant(10);
+  lessor.setPrimary(true);
+  advance(5_000);
+  lessor.tick();
+  await settle();
+  assert.deepEqual(checkpointsOf(proposals), [[{ id: a, remainingTtl: 5 }]], 'periodic checkpoint of the remaining TTL in flight');
+  const renewed = lessor.keepAlive(a);
+  await settle();
+  assert.equal(held.length, 2, 'the keep-alive is proposed with the full TTL, not joined to the remaining-TTL checkpoint');
+  assert.deepEqual(checkpointsOf(proposals)[1], [{ id: a, remainingTtl: 10 }]);
+  // Some checkpoint of a applies (here, one from another member) while the renewal is in flight:
+  // the renewal's entry could be that one, so a later keep-alive no longer joins it.
+  apply({ type: 'leaseCheckpoint', request: { checkpoints: [{ id: a, remainingTtl: 10 }] } });
+  const after = lessor.keepAlive(a);
+  await settle();
+  assert.equal(held.length, 3);
+  for (const h of held) h.apply();
+  assert.deepEqual(await Promise.all([renewed, after]), [10, 10]);
+});
+
+test('a failed renewal fails every keep-alive waiting for it, joined ones included', async () => {
+  const { lessor, grant, held } = setup({ hold: true, renewalWaitersMax: 4 });
+  const a = grant(10);
+  const b = grant(10);
+  const waiting = [lessor.keepAlive(a), lessor.keepAlive(b), lessor.keepAlive(a)];
+  await settle();
+  waiting.push(lessor.keepAlive(b)); // joins the proposal in flight
+  await assert.rejects(lessor.keepAlive(a), (error: unknown) => error instanceof ConcordError && error.code === ErrorCode.TooManyRequests,
+    'beyond renewalWaitersMax a keep-alive is refused');
+  assert.equal(held.length, 1);
+  const failure = new ConcordError(ErrorCode.LeaderChanged, 'leader changed');
+  held[0]!.fail(failure);
+  const outcomes = await Promise.allSettled(waiting);
+  assert.deepEqual(outcomes.map((o) => (o.status === 'rejected' ? o.reason : o.value)), [failure, failure, failure, failure]);
+  // The waiters are released: new keep-alives are taken and proposed afresh.
+  const again = [lessor.keepAlive(a), lessor.keepAlive(b)];
+  await settle();
+  assert.equal(held.length, 2);
+  held[1]!.apply();
+  assert.deepEqual(await Promise.all(again), [10, 10]);
+});
+
+test('a keep-alive of an unknown or revoked lease answers 0', async () => {
+  const { lessor, grant, proposals, held, apply } = setup({ hold: true });
+  assert.equal(await lessor.keepAlive(12345n), 0, 'unknown: answered at once');
+  assert.equal(proposals.length, 0, 'nothing proposed for it');
+  const a = grant(10);
+  const renewing = lessor.keepAlive(a);
+  await settle();
+  apply({ type: 'leaseRevoke', request: { id: a } });
+  held[0]!.apply();
+  assert.equal(await renewing, 0, 'revoked before its renewal applied');
 });

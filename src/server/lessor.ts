@@ -1,3 +1,4 @@
+import { ConcordError, ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { encodeKvCommand, type KvApplyResult, type KvCommand, type LeaseId, type MvccStore } from '../kv/index.js';
 
@@ -9,8 +10,10 @@ export interface LessorOptions {
   readonly promoteGraceMs: number;
   /** revokeRetryMs: an expired lease whose revoke did not apply is proposed again after this. */
   readonly revokeRetryMs: number;
-  /** checkpointsPerCommandMax bounds one checkpoint command. */
+  /** checkpointsPerCommandMax bounds one checkpoint command (periodic, or keep-alives coalesced). */
   readonly checkpointsPerCommandMax: number;
+  /** renewalWaitersMax bounds the keep-alives waiting for a renewal on this member (more: TooManyRequests). */
+  readonly renewalWaitersMax: number;
 }
 
 export const LESSOR_DEFAULTS: LessorOptions = {
@@ -18,7 +21,25 @@ export const LESSOR_DEFAULTS: LessorOptions = {
   promoteGraceMs: 1_000,
   revokeRetryMs: 1_000,
   checkpointsPerCommandMax: 1_000,
+  renewalWaitersMax: 65_536,
 };
+
+/** RenewalWaiter is one keep-alive waiting for its lease's renewal to be applied. */
+interface RenewalWaiter {
+  readonly resolve: (ttl: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Renewal is one lease's keep-alive checkpoint (the full granted TTL), queued for the next
+ * coalesced command or proposed and not yet applied, with every keep-alive it will answer.
+ */
+interface Renewal {
+  readonly id: LeaseId;
+  /** ttl is the granted TTL the checkpoint carries (seconds). */
+  ttl: number;
+  readonly waiters: RenewalWaiter[];
+}
 
 /**
  * Lessor keeps each lease's expiry on this member's clock (DESIGN §5): every member computes
@@ -33,6 +54,18 @@ export class Lessor {
   private primary = false;
   private lastCheckpointMs = 0;
   private readonly options: LessorOptions;
+  /** queuedRenewals are keep-alives of this event-loop turn, proposed together by flushRenewals. */
+  private readonly queuedRenewals = new Map<LeaseId, Renewal>();
+  /**
+   * proposedRenewals are keep-alive checkpoints proposed and not yet applied here; a keep-alive of
+   * the same lease joins one instead of proposing again.
+   * Invariant: no checkpoint or revoke of the lease has been applied since the renewal was proposed
+   * (onApplied removes it), so its apply time is after every joined keep-alive arrived.
+   */
+  private readonly proposedRenewals = new Map<LeaseId, Renewal>();
+  /** renewalWaiters counts the waiters of every queued or unsettled renewal (<= renewalWaitersMax). */
+  private renewalWaiters = 0;
+  private renewalFlushScheduled = false;
 
   constructor(
     private readonly store: () => MvccStore,
@@ -57,11 +90,14 @@ export class Lessor {
       case 'leaseRevoke':
         this.expiryMs.delete(command.request.id);
         this.revokingAtMs.delete(command.request.id);
+        this.proposedRenewals.delete(command.request.id);
         return;
       case 'leaseCheckpoint':
         // A checkpoint (or a keep-alive, which is a checkpoint with the full TTL) never shortens a
         // lease: a periodic checkpoint computed before a keep-alive may be applied after it.
         for (const c of command.request.checkpoints) {
+          // Whatever renewal of this lease is in flight can no longer be joined: its entry may be this one.
+          this.proposedRenewals.delete(c.id);
           if (c.remainingTtl <= 0 || !this.store().leaseInfo(c.id)) continue;
           const next = now + c.remainingTtl * 1000;
           if (next > (this.expiryMs.get(c.id) ?? 0)) this.expiryMs.set(c.id, next);
@@ -76,6 +112,7 @@ export class Lessor {
   readonly onRestore = (): void => {
     this.expiryMs.clear();
     this.revokingAtMs.clear();
+    this.proposedRenewals.clear();
     const now = this.now();
     for (const id of this.store().leaseIds()) {
       const info = this.store().leaseInfo(id)!;
@@ -110,16 +147,76 @@ export class Lessor {
 
   /**
    * keepAlive renews a lease through the log (a checkpoint with the full TTL) and resolves with
-   * the TTL, or -1 / 0 when the lease does not exist (etcd answers TTL 0 for an expired lease).
+   * the TTL once the renewal is applied here, or 0 when the lease does not exist (etcd answers TTL
+   * 0 for an expired lease). Keep-alives of one event-loop turn go out as one command with one
+   * checkpoint per lease (at most checkpointsPerCommandMax a command); a keep-alive of a lease
+   * whose renewal is proposed and not yet applied waits for that one. Either way the answer comes
+   * after an apply that followed the request, so every member's expiry is then at least that apply
+   * time + TTL. Rejects with the proposal's error (every waiter of a failed proposal gets it), or
+   * TooManyRequests beyond renewalWaitersMax.
    */
-  async keepAlive(id: LeaseId): Promise<number> {
+  keepAlive(id: LeaseId): Promise<number> {
     const info = this.store().leaseInfo(id);
-    if (!info) return 0;
-    const result = await this.propose(encodeKvCommand({
-      type: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: info.grantedTtl }] },
-    }));
-    if (!result.ok || !this.store().leaseInfo(id)) return 0;
-    return info.grantedTtl;
+    if (!info) return Promise.resolve(0);
+    if (this.renewalWaiters >= this.options.renewalWaitersMax) {
+      return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, `too many keep-alives waiting (${this.renewalWaiters})`));
+    }
+    let renewal = this.proposedRenewals.get(id);
+    if (renewal === undefined || renewal.ttl !== info.grantedTtl) {
+      renewal = this.queuedRenewals.get(id);
+      if (renewal === undefined) {
+        renewal = { id, ttl: info.grantedTtl, waiters: [] };
+        this.queuedRenewals.set(id, renewal);
+        this.scheduleRenewals();
+      } else {
+        // The lease was revoked and granted again under the same id this turn: renew the live one.
+        renewal.ttl = info.grantedTtl;
+      }
+    }
+    const joined = renewal;
+    this.renewalWaiters++;
+    return new Promise<number>((resolve, reject) => joined.waiters.push({ resolve, reject }));
+  }
+
+  private scheduleRenewals(): void {
+    if (this.renewalFlushScheduled) return;
+    this.renewalFlushScheduled = true;
+    // After the I/O callbacks of this turn (every keep-alive that arrived with this one), before
+    // the next poll: no timer, so a lone keep-alive waits for nothing.
+    setImmediate(this.flushRenewals);
+  }
+
+  private readonly flushRenewals = (): void => {
+    this.renewalFlushScheduled = false;
+    const renewals = [...this.queuedRenewals.values()];
+    this.queuedRenewals.clear();
+    for (let at = 0; at < renewals.length; at += this.options.checkpointsPerCommandMax) {
+      this.proposeRenewals(renewals.slice(at, at + this.options.checkpointsPerCommandMax));
+    }
+  };
+
+  private proposeRenewals(renewals: readonly Renewal[]): void {
+    for (const renewal of renewals) this.proposedRenewals.set(renewal.id, renewal);
+    const settle = (answer: (renewal: Renewal, waiter: RenewalWaiter) => void): void => {
+      for (const renewal of renewals) {
+        if (this.proposedRenewals.get(renewal.id) === renewal) this.proposedRenewals.delete(renewal.id);
+        this.renewalWaiters -= renewal.waiters.length;
+        for (const waiter of renewal.waiters) answer(renewal, waiter);
+      }
+    };
+    let applied: Promise<KvApplyResult>;
+    try {
+      applied = this.propose(encodeKvCommand({
+        type: 'leaseCheckpoint',
+        request: { checkpoints: renewals.map((r) => ({ id: r.id, remainingTtl: r.ttl })) },
+      }));
+    } catch (error) {
+      applied = Promise.reject(error);
+    }
+    applied.then(
+      (result) => settle((renewal, waiter) => waiter.resolve(result.ok && this.store().leaseInfo(renewal.id) ? renewal.ttl : 0)),
+      (error: unknown) => settle((_renewal, waiter) => waiter.reject(error)),
+    );
   }
 
   /** tick runs on every member tick; only the leader proposes revokes and checkpoints. */

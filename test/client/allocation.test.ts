@@ -5,13 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import { Concord, rendezvousOwner, type Allocator } from '../../src/client/index.js';
 import { sleep, type TestCluster } from '../integration/cluster.js';
 import { endpointsOf, startCluster } from './helpers.js';
+import { auditOwnership } from './ownership-audit.js';
 
 const clientUrl = new URL('../../src/client/index.js', import.meta.url).href;
+const auditUrl = new URL('./ownership-audit.js', import.meta.url).href;
 const SERVICE = 'jobs';
 const PARTITIONS = Array.from({ length: 12 }, (_, i) => `p${i}`);
 const TTL_SECONDS = 2;
+const QUEUE_PREFIX = `alloc/${SERVICE}/`;
 
-/** Acquisition is one `acquired` or `released` event, in the order this process learned of it. */
+/** AllocationEvent is one `acquired` or `released` event, in the order this process learned of it. */
 interface AllocationEvent {
   readonly instance: string;
   readonly type: 'acquired' | 'released';
@@ -19,20 +22,27 @@ interface AllocationEvent {
   readonly token: number;
 }
 
-/** An allocator in its own process: prints every acquired/released event as a JSON line. */
-function spawnAllocator(endpoints: string[], instance: string, onEvent: (e: AllocationEvent) => void): ChildProcess {
+/** An allocator in its own process: prints every acquired/released event, and every audit violation, as a JSON line. */
+function spawnAllocator(endpoints: string[], instance: string, onEvent: (e: AllocationEvent) => void, onViolation: (v: string) => void): ChildProcess {
   const script = `
     import { Concord } from ${JSON.stringify(clientUrl)};
+    import { auditOwnership } from ${JSON.stringify(auditUrl)};
     const client = new Concord({ endpoints: ${JSON.stringify(endpoints)} });
     const allocator = await client.allocate(${JSON.stringify(SERVICE)}, ${JSON.stringify(instance)}, ${JSON.stringify(PARTITIONS)}, { ttl: ${TTL_SECONDS} });
-    const out = (type, partition, token) => process.stdout.write(JSON.stringify({ type, partition, token }) + '\\n');
-    allocator.on('acquired', (p, token) => out('acquired', p, token));
-    allocator.on('released', (p) => out('released', p, 0));
-    setInterval(() => {}, 1_000);`;
+    const out = (line) => process.stdout.write(JSON.stringify(line) + '\\n');
+    allocator.on('acquired', (partition, token) => out({ type: 'acquired', partition, token }));
+    allocator.on('released', (partition) => out({ type: 'released', partition, token: 0 }));
+    for (;;) {
+      try {
+        for (const v of await auditOwnership(client, [allocator], ${JSON.stringify(QUEUE_PREFIX)})) out({ type: 'violation', text: v });
+      } catch {}
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    const e = JSON.parse(line) as { type: 'acquired' | 'released'; partition: string; token: number };
-    onEvent({ instance, ...e });
+    const e = JSON.parse(line) as { type: 'acquired' | 'released' | 'violation'; partition: string; token: number; text: string };
+    if (e.type === 'violation') onViolation(`${instance}: ${e.text}`);
+    else onEvent({ instance, type: e.type, partition: e.partition, token: e.token });
   });
   return child;
 }
@@ -58,9 +68,10 @@ describe('client work allocation', { concurrency: false }, () => {
     await cluster?.destroy();
   });
 
-  test('12 partitions over 3 members, one killed, one added: one owner each, tokens increase, no overlap', async () => {
+  test('12 partitions, 4 members, two killed, one added, the leader killed: one owner each, never two valid tokens at once', async () => {
     const endpoints = endpointsOf(cluster);
     const log: AllocationEvent[] = [];
+    const violations: string[] = [];
     const holdings = new Map<string, Map<string, number>>(); // instance -> partition -> token, from the events
     const record = (e: AllocationEvent): void => {
       log.push(e);
@@ -78,72 +89,115 @@ describe('client work allocation', { concurrency: false }, () => {
       allocator.on('released', (partition) => record({ instance, type: 'released', partition, token: 0 }));
       return allocator;
     };
-    /** balanced: every partition held by exactly the member rendezvous hashing picks among `live`. */
     const describeState = (): string => JSON.stringify({
       holdings: Object.fromEntries([...holdings].map(([m, h]) => [m, Object.fromEntries(h)])),
       members: allocators.map((x) => [x.instance, [...x.members()], x.describe()]),
-      expected: Object.fromEntries(PARTITIONS.map((p) => [p, rendezvousOwner(p, ['a', 'b'])])),
-      tail: log.map((e) => `${e.instance}:${e.type[0]}:${e.partition}:${e.token}`).join(" "),
+      tail: log.slice(-40).map((e) => `${e.instance}:${e.type[0]}:${e.partition}:${e.token}`).join(' '),
     });
+    /** balanced: every partition held by exactly the member rendezvous hashing picks among `live`, and nobody else holds anything. */
     const balanced = (live: string[]): boolean => PARTITIONS.every((p) => {
       const owners = live.filter((m) => holdings.get(m)?.has(p));
       return owners.length === 1 && owners[0] === rendezvousOwner(p, live);
     }) && [...holdings.keys()].filter((m) => !live.includes(m)).every((m) => holdings.get(m)!.size === 0);
 
-    // Stage 1: a and b in this process, c in a child process.
-    const child = spawnAllocator(endpoints, 'c', record);
-    children.push(child);
-    const [a, b] = await Promise.all([startInProcess('a'), startInProcess('b')]);
-    await waitFor('a balanced allocation over a, b, c', 20_000, () => balanced(['a', 'b', 'c']));
-    const shareOfC = [...holdings.get('c')!.keys()];
-    assert.ok(shareOfC.length > 0, 'c owns some partitions (else its kill proves nothing)');
-    assert.deepEqual([...a.members()].sort(), ['a', 'b', 'c']);
-
-    // Stage 2: SIGKILL c. Its registration and locks expire; a and b take its partitions.
-    child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await new Promise((resolve) => child.once('exit', resolve));
-    holdings.get('c')!.clear(); // a dead process acts on nothing; its tokens end with its leases
-    await waitFor('rebalancing after the kill', TTL_SECONDS * 1000 + 15_000, () => balanced(['a', 'b']), describeState);
-    console.log(`${shareOfC.length} partitions of the killed member taken over ${Date.now() - killedAt} ms after SIGKILL (TTL ${TTL_SECONDS} s)`);
-    assert.deepEqual([...b.members()].sort(), ['a', 'b']);
-
-    // Stage 3: d joins; partitions move to it from a and b.
-    const d = await startInProcess('d');
-    await waitFor('rebalancing after a join', 20_000, () => balanced(['a', 'b', 'd']));
-    assert.ok(d.owned().size > 0);
-
-    // owned() agrees with the events, and each token is the current lock holder's create revision.
-    const probe = new Concord({ endpoints });
-    clients.push(probe);
-    for (const [instance, allocator] of [['a', a], ['b', b], ['d', d]] as const) {
-      assert.deepEqual(new Map(allocator.owned()), holdings.get(instance));
-      for (const [partition, token] of allocator.owned()) {
-        const queue = await probe.getRange(`alloc/${SERVICE}/${partition}/`);
-        const holder = queue.kvs.reduce((min, kv) => (kv.createRevision < min ? kv.createRevision : min), Infinity);
-        assert.equal(holder, token, `${partition}: ${instance}'s token is the lock holder's`);
+    // The audit of this process's allocators runs for the whole test (the children audit themselves).
+    const auditor = new Concord({ endpoints });
+    clients.push(auditor);
+    let auditing = true;
+    let audits = 0;
+    const auditLoop = (async () => {
+      while (auditing) {
+        try {
+          violations.push(...await auditOwnership(auditor, allocators, QUEUE_PREFIX));
+          audits++;
+        } catch {
+          // a read failed (the leader is being killed): skip this sample
+        }
+        await sleep(20);
       }
-    }
+    })();
 
-    // Per partition, in the order the events happened: an acquisition only after the previous
-    // holder released (or was killed), and tokens strictly increase from owner to owner.
-    const holder = new Map<string, string>();
+    try {
+      // Stage 1: a and b in this process, c and e in child processes.
+      const killed = ['c', 'e'];
+      const childOf = new Map(killed.map((name) => [name, spawnAllocator(endpoints, name, record, (v) => violations.push(v))]));
+      children.push(...childOf.values());
+      const [a, b] = await Promise.all([startInProcess('a'), startInProcess('b')]);
+      await waitFor('a balanced allocation over a, b, c, e', 20_000, () => balanced(['a', 'b', 'c', 'e']), describeState);
+      const shareOfKilled = killed.flatMap((m) => [...holdings.get(m)!.keys()]);
+      assert.ok(killed.every((m) => holdings.get(m)!.size > 0), 'c and e own some partitions (else their kills prove nothing)');
+      assert.deepEqual([...a.members()].sort(), ['a', 'b', 'c', 'e']);
+
+      // Stage 2: SIGKILL c and e. Their registrations and locks expire; a and b take their partitions.
+      const killedAt = Date.now();
+      await Promise.all(killed.map(async (m) => {
+        const child = childOf.get(m)!;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+        holdings.get(m)!.clear(); // a dead process acts on nothing; its tokens end with its leases
+      }));
+      await waitFor('rebalancing after the kills', TTL_SECONDS * 1000 + 15_000, () => balanced(['a', 'b']), describeState);
+      console.log(`${shareOfKilled.length} partitions of the killed members taken over ${Date.now() - killedAt} ms after SIGKILL (TTL ${TTL_SECONDS} s)`);
+      assert.deepEqual([...b.members()].sort(), ['a', 'b']);
+
+      // Stage 3: d joins; partitions move to it from a and b.
+      const d = await startInProcess('d');
+      await waitFor('rebalancing after a join', 20_000, () => balanced(['a', 'b', 'd']), describeState);
+      assert.ok(d.owned().size > 0);
+
+      // Stage 4: SIGKILL the cluster's leader. Leases may lapse during the election (their
+      // partitions are then released and retaken); the allocation settles again either way.
+      const leader = await cluster.waitForLeader(10_000);
+      await cluster.kill(leader);
+      await cluster.waitForLeader(20_000, cluster.members.map((m) => m.name).filter((n) => n !== leader));
+      await waitFor('a balanced allocation after the leader was killed', 30_000, () => balanced(['a', 'b', 'd']), describeState);
+
+      // owned() agrees with the events, and each token is the current lock holder's create revision.
+      for (const [instance, allocator] of [['a', a], ['b', b], ['d', d]] as const) {
+        assert.deepEqual(new Map(allocator.owned()), holdings.get(instance));
+        for (const [partition, token] of allocator.owned()) {
+          const queue = await auditor.getRange(`${QUEUE_PREFIX}${partition}/`);
+          const holder = queue.kvs.reduce((min, kv) => (kv.createRevision < min ? kv.createRevision : min), Infinity);
+          assert.equal(holder, token, `${partition}: ${instance}'s token is the lock holder's`);
+        }
+      }
+    } finally {
+      auditing = false;
+      await auditLoop;
+    }
+    assert.ok(audits > 50, `the ownership audit ran (${audits} times)`);
+    assert.deepEqual(violations, [], 'no member ever claimed a partition whose valid token was not its own');
+
+    // Per partition: each token is acquired once, by one instance, and released (if at all) by it;
+    // the tokens of one partition strictly increase; and, among the events of this process (whose
+    // order is reliable), an acquisition comes only after the previous holder's release.
+    const tokenOwner = new Map<string, string>(); // `${partition}@${token}` -> instance
     const lastToken = new Map<string, number>();
+    const inProcessHolder = new Map<string, string>();
+    const current = new Map<string, number>(); // `${instance}/${partition}` -> token held
     let moves = 0;
     for (const e of log) {
+      const id = `${e.instance}/${e.partition}`;
       if (e.type === 'released') {
-        assert.equal(holder.get(e.partition), e.instance, `${e.instance} released ${e.partition} that it held`);
-        holder.delete(e.partition);
+        assert.ok(current.has(id), `${e.instance} released ${e.partition} that it held`);
+        current.delete(id);
+        if (inProcessHolder.get(e.partition) === e.instance) inProcessHolder.delete(e.partition);
         continue;
       }
-      const previous = holder.get(e.partition);
-      assert.ok(previous === undefined || (previous === 'c' && shareOfC.includes(e.partition) && e.instance !== 'c'),
-        `${e.instance} acquired ${e.partition} while ${previous} held it`);
-      assert.ok(e.token > (lastToken.get(e.partition) ?? 0), `${e.partition}: token ${e.token} after ${lastToken.get(e.partition)}`);
-      if (lastToken.has(e.partition)) moves++;
-      lastToken.set(e.partition, e.token);
-      holder.set(e.partition, e.instance);
+      const tokenId = `${e.partition}@${e.token}`;
+      assert.ok(!tokenOwner.has(tokenId), `${tokenId} acquired by ${e.instance} after ${tokenOwner.get(tokenId)}`);
+      tokenOwner.set(tokenId, e.instance);
+      current.set(id, e.token);
+      if (!['c', 'e'].includes(e.instance)) {
+        const previous = inProcessHolder.get(e.partition);
+        assert.ok(previous === undefined, `${e.instance} acquired ${e.partition} while ${previous} held it`);
+        inProcessHolder.set(e.partition, e.instance);
+        assert.ok(e.token > (lastToken.get(e.partition) ?? 0), `${e.partition}: token ${e.token} after ${lastToken.get(e.partition)}`);
+        if (lastToken.has(e.partition)) moves++;
+        lastToken.set(e.partition, e.token);
+      }
     }
-    assert.ok(moves >= shareOfC.length, `partitions changed owners (${moves} moves)`);
+    assert.ok(moves >= 1, `partitions changed owners (${moves} moves)`);
   });
 });

@@ -134,4 +134,49 @@ describe('client membership and service discovery', { concurrency: false }, () =
     assert.ok(watcher.events.some((e) => e.type === 'leave'), 'the watch saw leaves');
     for (const r of registrations.values()) await r.close();
   });
+  test('watchMembers across a compaction: re-reads the members and reports the difference, then follows live changes', async () => {
+    const service = 'compacted';
+    const a1 = await client.register(service, 'a', { v: 1 }, { ttl: 10 });
+    const b = await client.register(service, 'b', { v: 1 }, { ttl: 10 });
+    const c1 = await client.register(service, 'c', { v: 1 }, { ttl: 10 });
+    const controller = new AbortController();
+    const members = client.watchMembers(service, { signal: controller.signal });
+    const next = async (): Promise<MemberEvent> => {
+      const r = await members.next();
+      assert.equal(r.done, false, 'the iteration goes on');
+      return r.value as MemberEvent;
+    };
+    // The snapshot: three joins. The iterator is now paused before it opens its watch.
+    const joins = [await next(), await next(), await next()];
+    assert.deepEqual(joins.map((e) => [e.type, e.instance]), [['join', 'a'], ['join', 'b'], ['join', 'c']]);
+
+    // While it is paused: b leaves, a leaves and registers again (a new registration), c
+    // registers again with new metadata (the same key: an update), d joins. Then the history of
+    // all of that is compacted away, so the watch cannot start where the snapshot ended.
+    await b.close();
+    await a1.close();
+    const a2 = await client.register(service, 'a', { v: 2 }, { ttl: 10 });
+    const c2 = await client.register(service, 'c', { v: 2 }, { ttl: 10 });
+    const d = await client.register(service, 'd', { v: 1 }, { ttl: 10 });
+    const compactedAt = (await client.getRange(`services/${service}/`)).header.revision;
+    await client.compact(compactedAt);
+
+    const diff = [await next(), await next(), await next(), await next(), await next()];
+    assert.deepEqual(diff.map((e) => [e.type, e.instance, e.metadata]), [
+      ['leave', 'a', { v: 1 }], ['leave', 'b', { v: 1 }], // leaves first, with the last metadata seen
+      ['join', 'a', { v: 2 }], ['update', 'c', { v: 2 }], ['join', 'd', { v: 1 }],
+    ]);
+    assert.ok(diff.every((e) => e.revision >= compactedAt), 'the difference is stamped with the re-read\'s revision');
+
+    // The watch resumed from the re-read: a later leave arrives as a plain event, once.
+    await d.close();
+    const leave = await next();
+    assert.deepEqual([leave.type, leave.instance], ['leave', 'd']);
+    assert.ok(leave.revision > diff[4]!.revision);
+    const discovered = (await client.discover(service)).map((m) => [m.instance, m.metadata]);
+    assert.deepEqual(discovered, [['a', { v: 2 }], ['c', { v: 2 }]]);
+    controller.abort();
+    assert.equal((await members.next()).done, true, 'aborting ends the iteration');
+    await Promise.all([a2.close(), c1.close().catch(() => {}), c2.close()]);
+  });
 });

@@ -215,6 +215,42 @@ describe('etcdctl 3.4 against a 3-member Concord cluster', { concurrency: false 
     }
   });
 
+  test('concord snapshot save and etcdctl snapshot save from one member: concord snapshot status reads both alike', () => {
+    run(['put', 'snap/both', 'saved twice']);
+    const concordStatus = (file: string): { hash: number; revision: number; totalKey: number; totalSize: number } => {
+      const r = spawnSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'snapshot', 'status', file, '--json'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number; totalSize: number };
+    };
+    // Both files come from the same member; a write landing between the two saves (an expiring
+    // lease of an earlier test) changes the revision, so compare only saves of one revision.
+    for (let attempt = 0; ; attempt++) {
+      const byEtcdctl = path.join(cluster.dir, `etcdctl-${attempt}.db`);
+      const byConcord = path.join(cluster.dir, `concord-${attempt}.db`);
+      assert.equal(etcdctl(one, ['snapshot', 'save', byEtcdctl]).code, 0);
+      const saved = spawnSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'snapshot', 'save', byConcord, `--endpoints=${one}`, '--json'], { encoding: 'utf8' });
+      assert.equal(saved.status, 0, saved.stderr);
+      const a = concordStatus(byEtcdctl);
+      const b = concordStatus(byConcord);
+      if (a.revision !== b.revision && attempt < 5) continue;
+      assert.deepEqual(b, a);
+      assert.ok(a.totalKey > 0);
+      const { hash, revision, totalKey, totalSize } = JSON.parse(saved.stdout) as typeof a;
+      assert.deepEqual({ hash, revision, totalKey, totalSize }, b, 'save prints what status reads');
+      break;
+    }
+  });
+
+  // etcdctl snapshot status opens the file as a bbolt database (it hashes bbolt buckets); a Concord
+  // snapshot is Concord's store inside etcd's outer layout (512-byte sectors, SHA-256 trailer),
+  // which is what etcdctl snapshot save checks, but not a bbolt file. Use concord snapshot status.
+  test('etcdctl snapshot status of a Concord snapshot', { todo: 'Concord snapshot files are not bbolt databases: etcdctl answers "invalid database"' }, () => {
+    const file = path.join(cluster.dir, 'for-etcdctl-status.db');
+    assert.equal(etcdctl(one, ['snapshot', 'save', file]).code, 0);
+    const status = spawnSync(ETCDCTL, ['snapshot', 'status', file, '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+  });
+
   test('move-leader hands leadership to another member', async () => {
     const status = JSON.parse(etcdctl(all, ['endpoint', 'status', '-w', 'json']).out) as { Endpoint: string; Status: { leader: number; header: { member_id: number } } }[];
     const leaderId = status[0]!.Status.leader;

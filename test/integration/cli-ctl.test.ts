@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Concord } from '../../src/client/index.js';
 import { TestCluster } from './cluster.js';
 
 /**
@@ -139,6 +140,25 @@ describe('concord ctl commands against a real cluster', () => {
     const gone = await ctl(['lease', 'ttl', grant.id]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /CONCORD_CLIENT_LEASE_NOT_FOUND/);
+  });
+
+  test('watch --rev below a compaction fails with the compact revision; from the compact revision it replays', async () => {
+    const client = new Concord({ endpoints: endpoints.split(',') });
+    try {
+      const first = await client.put('compacted/k', 'v1');
+      await client.put('compacted/k', 'v2');
+      const last = await client.put('compacted/k', 'v3');
+      await client.compact(last.revision);
+      const gone = await ctl(['watch', 'compacted/k', '--rev', String(first.revision)]);
+      assert.deepEqual([gone.code, gone.stdout], [1, '']);
+      assert.equal(gone.stderr, `concord watch: CONCORD_CLIENT_WATCH_COMPACTED: watch needs revision ${first.revision} but the history was compacted up to ${last.revision}\n`);
+      const replay = await ctl(['watch', 'compacted/k', '--rev', String(last.revision), '--max-events', '1', '--json']);
+      assert.equal(replay.code, 0, replay.stderr);
+      const ev = JSON.parse(replay.stdout) as { type: string; revision: number; kv: { value: string } };
+      assert.deepEqual([ev.type, ev.revision, ev.kv.value], ['put', last.revision, 'v3']);
+    } finally {
+      client.close();
+    }
   });
 
   test('bad usage exits 2 with one line; an unreachable cluster exits 1', async () => {

@@ -130,7 +130,10 @@ async function main(): Promise<number> {
     }
   }
   const failed = results.filter((r) => r.outcome !== 'ok' && r.outcome !== 'skipped');
-  process.stdout.write(`verify: ${results.length - failed.length}/${results.length} passed${failed.length > 0 ? `; FAILED: ${failed.map((r) => r.workload).join(', ')}` : ''} (seed ${args.seed})\n`);
+  const skipped = results.filter((r) => r.outcome === 'skipped').length;
+  const passed = results.length - failed.length - skipped;
+  process.stdout.write(`verify: ${passed}/${results.length} passed${skipped > 0 ? `, ${skipped} skipped` : ''}` +
+    `${failed.length > 0 ? `; FAILED: ${failed.map((r) => r.workload).join(', ')}` : ''} (seed ${args.seed})\n`);
   return failed.length > 0 || controller.signal.aborted ? 1 : 0;
 }
 

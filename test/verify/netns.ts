@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { hasTool, isRoot, pidAlive, runTool, runToolSync, ToolError } from './cluster-exec.js';
 import type { ClusterNetwork, MemberAddressing } from './cluster-network.js';
 
@@ -83,12 +84,11 @@ export async function harnessObjects(pid: number = process.pid): Promise<string[
   return [...namespaces, ...links];
 }
 
-/** chooseSubnetOctet picks x so that 10.x.0.0/24 appears in no address or route of this host (nor in `avoid`). */
-async function chooseSubnetOctet(avoid: ReadonlySet<number>): Promise<number> {
-  const used = new Set<number>(avoid);
+/** chooseSubnetOctet picks x so that 10.x.0.0/24 appears in no address or route of this host. */
+async function chooseSubnetOctet(): Promise<number> {
+  const used = new Set<number>();
   const text = (await runTool('ip', ['-4', '-o', 'addr', 'show'])) + (await runTool('ip', ['-4', 'route', 'show', 'table', 'all']));
   for (const match of text.matchAll(/\b10\.(\d+)\.\d+\.\d+/g)) used.add(Number(match[1]));
-  if (/\b10\.0\.0\.0\/8\b|\bdefault\b.*\b10\./.test(text)) used.add(-1);
   const start = 100 + (process.pid % 150);
   for (let k = 0; k < 150; k++) {
     const x = 100 + ((start - 100 + k) % 150);
@@ -110,7 +110,7 @@ export class NetnsNetwork implements ClusterNetwork {
   /** create builds the bridge, the namespaces and their veth links for `size` members (one network per process at a time). */
   static async create(size: number): Promise<NetnsNetwork> {
     if (!Number.isInteger(size) || size < 1 || size > 9) throw new Error(`netns: cluster size must be 1..9, got ${size}`);
-    const octet = await chooseSubnetOctet(new Set());
+    const octet = await chooseSubnetOctet();
     const network = new NetnsNetwork(size, octet);
     try {
       await network.build();
@@ -158,7 +158,8 @@ export class NetnsNetwork implements ClusterNetwork {
 
   /** With br_netfilter, bridged frames cross the root FORWARD chain; under a DROP policy our bridge needs an ACCEPT rule. */
   private async allowBridgedForwarding(bridge: string): Promise<void> {
-    const filtered = runToolSync('cat', ['/proc/sys/net/bridge/bridge-nf-call-iptables']).stdout.trim() === '1';
+    let filtered = false;
+    try { filtered = fs.readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1'; } catch { /* no br_netfilter */ }
     if (!filtered) return;
     const policy = await runTool('iptables', ['-w', '-S', 'FORWARD']).catch(() => '');
     if (!/^-P FORWARD (DROP|REJECT)/m.test(policy)) return;

@@ -151,29 +151,38 @@ class WatchStream {
       return;
     }
     this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
-    });
+    void this.pump();
   }
 
+  /**
+   * pump sends until nothing is pending. `pumping` is cleared in the same synchronous step as the
+   * last `wakeAgain` check (the `finally` of this very function): clearing it any later (in a
+   * `.finally` callback or after an `await`, a few microtasks on) leaves a window in which a write
+   * applied meanwhile sets `wakeAgain` for a pump that has already finished, and its events wait
+   * for the next, unrelated write on this member.
+   */
   private async pump(): Promise<void> {
-    do {
-      this.wakeAgain = false;
-      this.collect();
-      while (this.outbox.length > 0 && !this.closed && !this.call.ended) {
-        const batch = this.outbox;
-        this.outbox = [];
-        for (const response of batch) {
-          try {
-            await this.call.send(response);
-          } catch {
-            this.closed = true;
-            return;
-          }
-        }
+    try {
+      do {
+        this.wakeAgain = false;
         this.collect();
-      }
-    } while (this.wakeAgain && !this.closed);
+        while (this.outbox.length > 0 && !this.closed && !this.call.ended) {
+          const batch = this.outbox;
+          this.outbox = [];
+          for (const response of batch) {
+            try {
+              await this.call.send(response);
+            } catch {
+              this.closed = true;
+              return;
+            }
+          }
+          this.collect();
+        }
+      } while (this.wakeAgain && !this.closed);
+    } finally {
+      this.pumping = false;
+    }
   }
 
   /** collect moves one step of every watch's pending responses into the outbox. */
