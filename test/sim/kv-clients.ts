@@ -9,7 +9,7 @@
  * History times are simulated milliseconds: one step is SIM_MS_PER_STEP.
  */
 import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
-import type { KvApplyResult, KvCommand, MvccStore } from '../../src/kv/index.js';
+import type { KvApplyResult, KvCommand, LeaseId, MvccStore } from '../../src/kv/index.js';
 import { RaftError, type NodeId } from '../../src/raft/index.js';
 import { encodeStackValue, KvSimStateMachine, type StackFault } from './kv-state-machine.js';
 import type { SimNode } from './sim-node.js';
@@ -26,7 +26,7 @@ interface Pending {
 }
 
 interface PendingWrite extends Pending {
-  readonly done: (result: KvApplyResult | null) => void;
+  readonly done: (result: KvApplyResult | null, store: MvccStore | null) => void;
 }
 
 interface PendingRead extends Pending {
@@ -38,9 +38,10 @@ export class KvClients {
   private readonly writes = new Map<string, PendingWrite>();
   private readonly reads = new Map<string, PendingRead>();
   private localReads: PendingRead[] = [];
+  private deferred: Array<() => void> = [];
   private seq = 0;
   /** counts for the run's summary. */
-  readonly stats = { writes: 0, reads: 0, refused: 0, unknown: 0 };
+  readonly stats = { writes: 0, reads: 0, refused: 0, unknown: 0, keepAlivesNotFoundLocally: 0, keepAlivesNotFoundButLive: 0 };
 
   constructor(
     private readonly world: World,
@@ -64,12 +65,44 @@ export class KvClients {
   }
 
   /**
-   * write proposes `command`; `done` gets the node's apply result, or null for an unknown
-   * outcome. Returns false (and never calls `done`) when the proposal was refused outright.
+   * write proposes `command`; `done` gets the node's apply result and its store right after the
+   * apply, or nulls for an unknown outcome. Returns false (and never calls `done`) when the
+   * proposal was refused outright.
    */
-  write(command: KvCommand, done: (result: KvApplyResult | null) => void): boolean {
-    const w = this.world;
+  write(command: KvCommand, done: (result: KvApplyResult | null, store: MvccStore | null) => void): boolean {
+    return this.writeAt(this.pickNode(false), command, done);
+  }
+
+  /**
+   * keepAlive renews lease `id` as the server's lessor does (`Lessor.keepAlive`): the serving
+   * node answers 0 at once (next tick) when its store has no such lease, else proposes a
+   * checkpoint with the lease's full TTL and, once it applied it, answers the TTL, or 0 when the
+   * lease is gone by then. `done` gets the TTL, 0, or null for an unknown outcome; `applied`
+   * tells whether a 0 came after the renewal was applied (proof the revoke was ordered before it).
+   */
+  keepAlive(id: LeaseId, done: (ttl: number | null, applied: boolean) => void): boolean {
     const node = this.pickNode(false);
+    if (!node?.raw) return false;
+    const info = storeOf(node).leaseInfo(id);
+    if (info === undefined) {
+      this.stats.keepAlivesNotFoundLocally++;
+      // For the summary only (no client could know): the leader's store still has the lease, so
+      // this member answered from a store that lags (it has not applied the grant yet).
+      const leader = currentLeader(this.world);
+      if (leader !== undefined && leader !== node && storeOf(leader).leaseInfo(id) !== undefined) this.stats.keepAlivesNotFoundButLive++;
+      this.world.trace.add(`kv client n${node.id} keep-alive ${id.toString(16)}: not found`);
+      this.deferred.push(() => done(0, false));
+      return true;
+    }
+    const command: KvCommand = { type: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: info.grantedTtl }] } };
+    return this.writeAt(node, command, (result, store) => {
+      if (result === null || store === null) return done(null, false);
+      done(result.ok && store.leaseInfo(id) !== undefined ? info.grantedTtl : 0, true);
+    });
+  }
+
+  private writeAt(node: SimNode | undefined, command: KvCommand, done: (result: KvApplyResult | null, store: MvccStore | null) => void): boolean {
+    const w = this.world;
     const raw = node?.raw;
     if (!node || !raw) return false;
     const value = encodeStackValue(`q${++this.seq}`, command);
@@ -126,7 +159,7 @@ export class KvClients {
     this.writes.delete(value);
     const result = (node.sm as KvSimStateMachine).lastResult;
     // A skipped duplicate (undefined) cannot be the first application at the proposing node.
-    p.done(result ?? null);
+    p.done(result ?? null, result === undefined ? null : storeOf(node));
   }
 
   /** onReadServed answers the read `context` from the node's store. */
@@ -148,8 +181,11 @@ export class KvClients {
       if (!lost(p)) continue;
       this.writes.delete(value);
       this.stats.unknown++;
-      p.done(null);
+      p.done(null, null);
     }
+    const deferred = this.deferred;
+    this.deferred = [];
+    for (const answer of deferred) answer();
     const localReads = this.localReads;
     this.localReads = [];
     for (const p of localReads) {
@@ -166,7 +202,7 @@ export class KvClients {
 
   /** inFlight is the number of requests waiting for an answer. */
   get inFlight(): number {
-    return this.writes.size + this.reads.size + this.localReads.length;
+    return this.writes.size + this.reads.size + this.localReads.length + this.deferred.length;
   }
 }
 

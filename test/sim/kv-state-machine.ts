@@ -15,8 +15,17 @@ import { applyKvCommand, decodeKvCommand, encodeKvCommand, MvccStore, WatchHub, 
 import type { LogIndex } from '../../src/raft/index.js';
 import { ListStateMachine } from './state-machine.js';
 
-/** StackFault is a deliberately broken behaviour for the negative controls (never used otherwise). */
-export type StackFault = 'none' | 'stale-reads' | 'lose-writes';
+/**
+ * StackFault is a deliberately broken behaviour for the negative controls (never used otherwise):
+ * `stale-reads` and `lose-writes` break the clients and the state machine (kv-clients.ts, here),
+ * `fast-lease-clock` gives every member's lessor a clock running ten times too fast
+ * (kv-lessors.ts), `lock-skips-wait` makes the lock recipe skip the wait for its predecessor
+ * (kv-lock-workload.ts).
+ */
+export type StackFault = 'none' | 'stale-reads' | 'lose-writes' | 'fast-lease-clock' | 'lock-skips-wait';
+
+/** STACK_FAULTS lists every StackFault (for the command line). */
+export const STACK_FAULTS: readonly StackFault[] = ['none', 'stale-reads', 'lose-writes', 'fast-lease-clock', 'lock-skips-wait'];
 
 /** LOSE_WRITES_EVERY: with the `lose-writes` fault, every this-many-th put is acknowledged but not applied. */
 export const LOSE_WRITES_EVERY = 5;
@@ -25,7 +34,11 @@ const HEX = '0123456789abcdef';
 
 /** encodeStackValue writes a KV command as an entry value (see the file comment). */
 export function encodeStackValue(id: string, command: KvCommand): string {
-  const bytes = encodeKvCommand(command);
+  return encodeStackBytes(id, encodeKvCommand(command));
+}
+
+/** encodeStackBytes writes an encoded KV command (`encodeKvCommand`) as an entry value. */
+export function encodeStackBytes(id: string, bytes: Uint8Array): string {
   let hex = '';
   for (const b of bytes) hex += HEX[b >> 4]! + HEX[b & 15]!;
   return `${id}:${hex}`;
@@ -49,6 +62,11 @@ export class KvSimStateMachine extends ListStateMachine {
   lastResult: KvApplyResult | undefined;
   /** duplicatesSkipped counts entries whose proposal id was already applied. */
   duplicatesSkipped = 0;
+  /** onCommandApplied hears every KV command applied in log order (not the re-applies of a restore): the lessor's input. */
+  onCommandApplied: ((command: KvCommand, result: KvApplyResult) => void) | undefined;
+  /** onRestored hears that a restore replaced the store. */
+  onRestored: (() => void) | undefined;
+  private restoring = false;
   private readonly appliedIds = new Set<string>();
   private putsApplied = 0;
 
@@ -67,8 +85,11 @@ export class KvSimStateMachine extends ListStateMachine {
     this.hub = new WatchHub(this.store);
     this.appliedIds.clear();
     this.putsApplied = 0;
+    this.restoring = true;
     for (const value of values) this.applyKv(value);
+    this.restoring = false;
     this.lastResult = undefined;
+    this.onRestored?.();
   }
 
   private applyKv(value: string): KvApplyResult | undefined {
@@ -86,6 +107,7 @@ export class KvSimStateMachine extends ListStateMachine {
     }
     const result = applyKvCommand(this.store, command);
     if (result.ok && result.events.length > 0) this.hub.notify(result.events);
+    if (!this.restoring) this.onCommandApplied?.(command, result);
     return result;
   }
 }

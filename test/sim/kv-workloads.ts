@@ -1,6 +1,6 @@
 /**
  * The verification workloads run by simulated clients against the whole stack (`--stack kv`):
- * register, set, sequencer and watch, each recording its history in the format of
+ * register, set, sequencer and watch (lease and lock: kv-lease-workload.ts, kv-lock-workload.ts), each recording its history in the format of
  * `src/check/workload-histories.ts` (times in simulated milliseconds) for `checkWorkloadHistory`.
  * Each workload has a few logical clients, one request in flight each; a client whose request
  * ended with an unknown outcome continues under a new client id (as a new connection would).
@@ -17,6 +17,7 @@ import { CompareResult, EventType, prefixEnd, type KvApplyResult, type MvccStore
 import type { NodeId } from '../../src/raft/index.js';
 import { storeOf, type KvClients } from './kv-clients.js';
 import { KvSimStateMachine } from './kv-state-machine.js';
+import type { SimNode } from './sim-node.js';
 import { upNodes, type World } from './world.js';
 
 const encoder = new TextEncoder();
@@ -29,6 +30,14 @@ export interface StackWorkload {
   readonly name: WorkloadName;
   /** onTick issues this tick's requests (fault and liveness phases). */
   onTick(): void;
+  /** onSettleTick runs each tick of the settle phase, when requests have stopped (keep-alives go on). */
+  onSettleTick?(): void;
+  /** onApplied hears every client value any node applied, right after it was applied. */
+  onApplied?(node: SimNode, value: string): void;
+  /** stats: one line of counts for the trace. */
+  stats?(): string;
+  /** problems: broken guarantees the workload's clients saw themselves (each fails the run). */
+  problems?(): string[];
   /** finishTick drives the final reads once healed; true when the history is complete. */
   finishTick(): boolean;
   history(): WorkloadHistory;

@@ -10,8 +10,8 @@
  *   --jobs J              worker threads (default: 2 when more than 8 seeds)
  *   --pre-vote-check-quorum on|off, --link-mode cannot-receive|cannot-send|flaky  (force settings)
  *   --stack list|kv       kv: nodes apply the log to the real MVCC store and clients run a workload
- *   --workload W|all      the kv workload (register, set, sequencer, watch; all: each, per seed)
- *   --stack-fault stale-reads|lose-writes   break the stack on purpose (the checkers must object)
+ *   --workload W|all      the kv workload (register, set, sequencer, watch, lease, lock; all: each, per seed)
+ *   --stack-fault stale-reads|lose-writes|fast-lease-clock|lock-skips-wait   break the stack on purpose (the checkers must object)
  * Exit code 1 on any failure; every failure prints its seed and the command that replays it.
  */
 import fs from 'node:fs';
@@ -21,7 +21,7 @@ import { runFlakyLinkComparison, runSeeds, type SeedJob } from './runner.js';
 import { runSimulation, SimRunError } from './simulator.js';
 import type { WorkloadName } from '../../src/check/workload-histories.js';
 import { STACK_WORKLOADS } from './kv-stack.js';
-import type { StackFault } from './kv-state-machine.js';
+import { STACK_FAULTS, type StackFault } from './kv-state-machine.js';
 
 function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   const stack = parseChoice('stack', values.stack, ['list', 'kv'] as const)!;
   const workloadArg = parseChoice('workload', values.workload, [...STACK_WORKLOADS, 'all']);
   if (workloadArg !== undefined && stack !== 'kv') throw new Error('--workload needs --stack kv');
-  const stackFault = parseChoice<StackFault>('stack-fault', values['stack-fault'], ['none', 'stale-reads', 'lose-writes']);
+  const stackFault = parseChoice<StackFault>('stack-fault', values['stack-fault'], STACK_FAULTS);
   const workloads: WorkloadName[] = stack !== 'kv' ? [] : workloadArg === 'all' ? [...STACK_WORKLOADS] : [workloadArg ?? 'register'];
   const stackOptions = (workload: WorkloadName | undefined): { stack?: 'kv'; stackWorkload?: WorkloadName; stackFault?: StackFault } =>
     workload === undefined ? {} : { stack: 'kv', stackWorkload: workload, ...(stackFault ? { stackFault } : {}) };
