@@ -11,7 +11,7 @@ export function writeI53(w: BinaryWriter, value: number): void {
 }
 
 export function readI53(r: BinaryReader, what: string): number {
-  const negative = r.bool(`${what} sign`);
+  const negative = readFlag(r, what, ' sign');
   const magnitude = r.u53(what);
   return negative ? -magnitude : magnitude;
 }
@@ -23,8 +23,14 @@ export function writeU64(w: BinaryWriter, value: bigint): void {
 }
 
 export function readU64(r: BinaryReader, what: string): bigint {
-  const high = BigInt(r.u32(`${what} high`));
-  return (high << 32n) | BigInt(r.u32(`${what} low`));
+  // The field names are built only when a read fails (they are on the apply path of every write).
+  if (r.remaining < 8) {
+    r.u32(`${what} high`);
+    r.u32(`${what} low`);
+  }
+  const high = r.u32();
+  const low = r.u32();
+  return high === 0 && low === 0 ? 0n : (BigInt(high) << 32n) | BigInt(low);
 }
 
 export function readI64(r: BinaryReader, what: string): bigint {
@@ -37,7 +43,24 @@ export function writeOptional<T>(w: BinaryWriter, value: T | undefined, write: (
 }
 
 export function readOptional<T>(r: BinaryReader, what: string, read: () => T): T | undefined {
-  return r.bool(`${what} presence`) ? read() : undefined;
+  return readPresence(r, what) ? read() : undefined;
+}
+
+/** readPresence reads an optional field's presence byte. */
+export function readPresence(r: BinaryReader, what: string): boolean {
+  return readFlag(r, what, ' presence');
+}
+
+/**
+ * readFlag reads a bool named `what` + `suffix`; the name is concatenated only when the read
+ * fails, so the error is the one `r.bool(name)` gives without building a string per field.
+ */
+function readFlag(r: BinaryReader, what: string, suffix: string): boolean {
+  if (r.remaining < 1) return r.bool(what + suffix);
+  const at = r.offset;
+  const v = r.u8();
+  if (v > 1) throw new CodecError(`invalid ${what}${suffix}: ${v}`, at);
+  return v === 1;
 }
 
 /** readCount reads a u32 element count that cannot exceed the bytes left (each element >= `bytesMin`). */

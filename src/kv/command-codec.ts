@@ -1,7 +1,7 @@
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
 import { assert, unreachable } from '../lib/assert.js';
 import {
-  readCount, readEnum, readI53, readI64, readOptional, readU64, withoutUndefined, writeI53, writeOptional, writeU64,
+  readCount, readEnum, readI53, readI64, readOptional, readPresence, readU64, withoutUndefined, writeI53, writeOptional, writeU64,
 } from './codec-fields.js';
 import { SESSIONED_COMMANDS, type KvCommand, type KvCommandType } from './kv-command.js';
 import { isValidSession, SESSION_CLIENT_ID_BYTES_MAX, type CommandSession } from './session-table.js';
@@ -32,6 +32,14 @@ const kinds: readonly KvCommandType[] = [
 ];
 const opKinds: readonly RequestOp['type'][] = ['range', 'put', 'deleteRange', 'txn'];
 const compareTargets: readonly Compare['target'][] = ['version', 'create', 'mod', 'value', 'lease'];
+// Allowed enum values, built once (not per decoded field).
+const opKindCodes = [0, 1, 2, 3] as const;
+const compareTargetCodes = [0, 1, 2, 3, 4] as const;
+const compareResults = Object.values(CompareResult);
+const sortOrders = Object.values(SortOrder);
+const sortTargets = Object.values(SortTarget);
+const alarmActions = Object.values(AlarmAction);
+const alarmTypes = Object.values(AlarmType);
 
 /** encodeKvCommand serializes a command (a fresh buffer). */
 export function encodeKvCommand(command: KvCommand): Uint8Array {
@@ -61,9 +69,21 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
   return w.finish().slice();
 }
 
+/** KvCommandDecodeOptions tunes decodeKvCommand. */
+export interface KvCommandDecodeOptions {
+  /**
+   * share: keys, values and other byte fields are views of `data` instead of copies. For a caller
+   * that uses the command only while `data` is unchanged (the state machine applies a command
+   * synchronously; the store copies whatever bytes it keeps).
+   */
+  readonly share?: boolean;
+}
+
+const SHARE = { share: true } as const;
+
 /** decodeKvCommand parses and validates a command; throws CodecError on malformed input. */
-export function decodeKvCommand(data: Uint8Array): KvCommand {
-  const r = new BinaryReader(data);
+export function decodeKvCommand(data: Uint8Array, options?: KvCommandDecodeOptions): KvCommand {
+  const r = new BinaryReader(data, options?.share === true ? SHARE : undefined);
   const version = r.u8('command version');
   if (version !== KV_COMMAND_VERSION && version !== KV_COMMAND_SESSION_VERSION) {
     throw new CodecError(`unknown kv command version ${version}`, 0);
@@ -71,12 +91,16 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
   const kindIndex = r.u8('command kind');
   const type = kinds[kindIndex];
   if (type === undefined) throw new CodecError(`unknown kv command kind ${kindIndex}`, 1);
-  const revision = readOptional(r, 'revision', () => r.u53('revision'));
+  const revision = readPresence(r, 'revision') ? r.u53('revision') : undefined;
   const session = version === KV_COMMAND_SESSION_VERSION ? readSession(r) : undefined;
-  const command = decodeBody(r, type);
+  const command: Writable<KvCommand> = decodeBody(r, type);
   r.end('kv command');
-  return withoutUndefined<KvCommand>({ ...command, revision, session });
+  if (revision !== undefined) command.revision = revision;
+  if (session !== undefined) command.session = session;
+  return command;
 }
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 function readSession(r: BinaryReader): CommandSession {
   const at = r.offset;
@@ -123,13 +147,13 @@ function writeBoolOpt(w: BinaryWriter, v: boolean | undefined): void {
   writeOptional(w, v, (b) => w.bool(b));
 }
 function readBytesOpt(r: BinaryReader, what: string): Uint8Array | undefined {
-  return readOptional(r, what, () => r.bytes(what));
+  return readPresence(r, what) ? r.bytes(what) : undefined;
 }
 function readNumOpt(r: BinaryReader, what: string): number | undefined {
-  return readOptional(r, what, () => readI53(r, what));
+  return readPresence(r, what) ? readI53(r, what) : undefined;
 }
 function readBoolOpt(r: BinaryReader, what: string): boolean | undefined {
-  return readOptional(r, what, () => r.bool(what));
+  return readPresence(r, what) ? r.bool(what) : undefined;
 }
 
 function writeRange(w: BinaryWriter, q: RangeRequest): void {
@@ -154,8 +178,8 @@ function readRange(r: BinaryReader): RangeRequest {
     rangeEnd: readBytesOpt(r, 'range end'),
     limit: readNumOpt(r, 'limit'),
     revision: readNumOpt(r, 'revision'),
-    sortOrder: readOptional(r, 'sort order', () => readEnum(r, 'sort order', Object.values(SortOrder))),
-    sortTarget: readOptional(r, 'sort target', () => readEnum(r, 'sort target', Object.values(SortTarget))),
+    sortOrder: readOptional(r, 'sort order', () => readEnum(r, 'sort order', sortOrders)),
+    sortTarget: readOptional(r, 'sort target', () => readEnum(r, 'sort target', sortTargets)),
     serializable: readBoolOpt(r, 'serializable'),
     keysOnly: readBoolOpt(r, 'keys only'),
     countOnly: readBoolOpt(r, 'count only'),
@@ -175,15 +199,21 @@ function writePut(w: BinaryWriter, q: PutRequest): void {
   writeBoolOpt(w, q.ignoreLease);
 }
 
+// The readers below build each request with only the fields present (exactOptionalPropertyTypes),
+// without an intermediate object: this is the apply path of every write on every member.
 function readPut(r: BinaryReader): PutRequest {
-  return withoutUndefined<PutRequest>({
-    key: r.bytes('key'),
-    value: readBytesOpt(r, 'value'),
-    lease: readOptional(r, 'lease', () => readI64(r, 'lease')),
-    prevKv: readBoolOpt(r, 'prev kv'),
-    ignoreValue: readBoolOpt(r, 'ignore value'),
-    ignoreLease: readBoolOpt(r, 'ignore lease'),
-  });
+  const q: Writable<PutRequest> = { key: r.bytes('key') };
+  const value = readBytesOpt(r, 'value');
+  if (value !== undefined) q.value = value;
+  const lease = readPresence(r, 'lease') ? readI64(r, 'lease') : undefined;
+  if (lease !== undefined) q.lease = lease;
+  const prevKv = readBoolOpt(r, 'prev kv');
+  if (prevKv !== undefined) q.prevKv = prevKv;
+  const ignoreValue = readBoolOpt(r, 'ignore value');
+  if (ignoreValue !== undefined) q.ignoreValue = ignoreValue;
+  const ignoreLease = readBoolOpt(r, 'ignore lease');
+  if (ignoreLease !== undefined) q.ignoreLease = ignoreLease;
+  return q;
 }
 
 function writeDelete(w: BinaryWriter, q: DeleteRangeRequest): void {
@@ -193,9 +223,12 @@ function writeDelete(w: BinaryWriter, q: DeleteRangeRequest): void {
 }
 
 function readDelete(r: BinaryReader): DeleteRangeRequest {
-  return withoutUndefined<DeleteRangeRequest>({
-    key: r.bytes('key'), rangeEnd: readBytesOpt(r, 'range end'), prevKv: readBoolOpt(r, 'prev kv'),
-  });
+  const q: Writable<DeleteRangeRequest> = { key: r.bytes('key') };
+  const rangeEnd = readBytesOpt(r, 'range end');
+  if (rangeEnd !== undefined) q.rangeEnd = rangeEnd;
+  const prevKv = readBoolOpt(r, 'prev kv');
+  if (prevKv !== undefined) q.prevKv = prevKv;
+  return q;
 }
 
 function writeTxn(w: BinaryWriter, q: TxnRequest): void {
@@ -223,7 +256,7 @@ function readTxn(r: BinaryReader, depth: number): TxnRequest {
   const readOps = (what: string): RequestOp[] => {
     const ops: RequestOp[] = [];
     for (let n = readCount(r, what); n > 0; n--) {
-      const type = opKinds[readEnum(r, 'op kind', [0, 1, 2, 3])]!;
+      const type = opKinds[readEnum(r, 'op kind', opKindCodes)]!;
       switch (type) {
         case 'range': ops.push({ type, request: readRange(r) }); break;
         case 'put': ops.push({ type, request: readPut(r) }); break;
@@ -252,8 +285,8 @@ function writeCompare(w: BinaryWriter, c: Compare): void {
 }
 
 function readCompare(r: BinaryReader): Compare {
-  const result = readEnum(r, 'compare result', Object.values(CompareResult));
-  const target = compareTargets[readEnum(r, 'compare target', [0, 1, 2, 3, 4])]!;
+  const result = readEnum(r, 'compare result', compareResults);
+  const target = compareTargets[readEnum(r, 'compare target', compareTargetCodes)]!;
   const key = r.bytes('compare key');
   const rangeEnd = readBytesOpt(r, 'compare range end');
   const base = rangeEnd === undefined ? { result, key } : { result, key, rangeEnd };
@@ -290,8 +323,8 @@ function writeAlarm(w: BinaryWriter, q: AlarmRequest): void {
 
 function readAlarm(r: BinaryReader): AlarmRequest {
   return {
-    action: readEnum(r, 'alarm action', Object.values(AlarmAction)),
+    action: readEnum(r, 'alarm action', alarmActions),
     memberId: readU64(r, 'member id'),
-    alarm: readEnum(r, 'alarm type', Object.values(AlarmType)),
+    alarm: readEnum(r, 'alarm type', alarmTypes),
   };
 }

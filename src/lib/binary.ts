@@ -170,7 +170,8 @@ export class BinaryReader {
 
   /** bytes reads a u32 length and that many bytes (a copy unless the reader shares its buffer). */
   bytes(what = 'bytes', bytesMax = Number.MAX_SAFE_INTEGER): Uint8Array {
-    const length = this.u32(`${what} length`);
+    // The "<what> length" name is built only for the error (this runs for every key and value).
+    const length = this.remaining >= 4 ? this.u32() : this.u32(`${what} length`);
     if (length > bytesMax) throw new CodecError(`${what} of ${length} bytes exceeds ${bytesMax}`, this.at - 4);
     this.need(length, what);
     // Uint8Array.prototype.slice copies even when the input is a Node Buffer (whose slice is a view).

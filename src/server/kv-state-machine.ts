@@ -41,8 +41,12 @@ export class KvStateMachine implements StateMachine<KvApplyResult> {
     this.restoreListeners.push(listener);
   }
 
+  /**
+   * apply decodes the command as views of `data` (no copies): the command is used only during
+   * this call and the store copies the keys and values it keeps.
+   */
   apply(index: LogIndex, data: Uint8Array): KvApplyResult {
-    const command = decodeKvCommand(data);
+    const command = decodeKvCommand(data, { share: true });
     const result = applyKvCommand(this.store, command);
     this.appliedIndex = index;
     if (result.ok && result.events.length > 0) {
