@@ -31,6 +31,11 @@ export interface ClientLease {
   /** lastAckCallAt: when that request was sent; the lease lives at least until lastAckCallAt + ttl. */
   lastAckCallAt: number;
   lastSentAt: number;
+  /**
+   * lastResolvedAt: when the last keep-alive was answered or given up on. A keep-alive given up
+   * on may still be applied later; what bounds that is the expiry grace (replication delay).
+   */
+  lastResolvedAt: number;
   /** inFlight counts keep-alives without an answer yet (the client sends one every TTL/3 regardless, as a stream). */
   inFlight: number;
   /** lost: why the client gave the lease up, if it did. */
@@ -41,7 +46,7 @@ export interface ClientLease {
 
 /** newClientLease describes a lease whose grant, sent at `callAt`, was just acknowledged. */
 export function newClientLease(id: LeaseId, ttl: number, callAt: number, now: number): ClientLease {
-  return { id, ttl, lastAckAt: now, lastAckCallAt: callAt, lastSentAt: callAt, inFlight: 0, lost: 'no', revokedByClient: false };
+  return { id, ttl, lastAckAt: now, lastAckCallAt: callAt, lastSentAt: callAt, lastResolvedAt: now, inFlight: 0, lost: 'no', revokedByClient: false };
 }
 
 /** LeaseKeeper sends the keep-alives of the leases it keeps (see the file comment). */
@@ -82,6 +87,7 @@ export class LeaseKeeper {
       const sent = this.kv.keepAlive(lease.id, (ttl, applied) => {
         lease.inFlight--;
         const at = this.kv.nowMs();
+        lease.lastResolvedAt = at;
         if (ttl === null) return;
         if (ttl > 0) {
           if (callAt >= lease.lastAckCallAt) {
@@ -109,4 +115,13 @@ export class LeaseKeeper {
     if (why === 'not-found') this.stats.lostNotFound++;
     else this.stats.lostDeadline++;
   }
+}
+
+/**
+ * stoppedAt is when an abandoned lease's keep-alives stopped as far as its client can tell: the
+ * last acknowledged grant or keep-alive, or later, the last answer to (or giving up on) a
+ * keep-alive still in flight when the client stopped, which may have renewed it meanwhile.
+ */
+export function stoppedAt(lease: ClientLease): number {
+  return Math.max(lease.lastAckAt, lease.lastResolvedAt);
 }

@@ -8,14 +8,15 @@
  *
  * A lease's fate as recorded: 'revoked' when its revoke was acknowledged (at that time);
  * 'abandoned' when the client stopped keeping it alive, its revoke's outcome was unknown, or the
- * client found it lost (at the last acknowledged grant or keep-alive); 'kept' when it was kept
+ * client found it lost (at the last acknowledged grant or keep-alive, or the last answer to a
+ * keep-alive still in flight then: `stoppedAt`); 'kept' when it was kept
  * alive through the final read and never found lost.
  */
 import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
 import type { LeaseHistory } from '../../src/check/workload-histories.js';
 import { prefixEnd, type MvccStore } from '../../src/kv/index.js';
 import type { KvClients } from './kv-clients.js';
-import { LeaseKeeper, newClientLease, type ClientLease } from './kv-lease-keeper.js';
+import { LeaseKeeper, newClientLease, stoppedAt, type ClientLease } from './kv-lease-keeper.js';
 import type { StackWorkload } from './kv-workloads.js';
 
 const encoder = new TextEncoder();
@@ -30,15 +31,22 @@ const KEPT_LEASES_MAX = 6;
 export interface LeaseTiming {
   /** ttlMinSeconds: 1.5 election timeouts rounded up to seconds, at least the store's minimum (docs/leases.md). */
   readonly ttlMinSeconds: number;
-  /** expiryGraceMs: a new leader's grace (one election timeout), a revoke retry, and an election timeout for the revoke to commit. */
+  /**
+   * expiryGraceMs: what docs/leases.md allows beyond a TTL — a new leader's grace (one election
+   * timeout) and the replication delay — plus a revoke retry. The replication delay is bounded by
+   * the clients' request timeout (an answer later than that is given up on) and counted twice: a
+   * keep-alive given up on may be applied that much later, and each periodic checkpoint of
+   * remaining TTLs is measured from its apply time, so its commit latency (plus the rounding up to
+   * whole seconds) lengthens every lease once more.
+   */
   readonly expiryGraceMs: number;
 }
 
-/** leaseTiming derives the workload's timing from the run's election timeout. */
-export function leaseTiming(electionMs: number, promoteGraceMs: number, revokeRetryMs: number): LeaseTiming {
+/** leaseTiming derives the workload's timing from the run's election timeout and the clients' request timeout. */
+export function leaseTiming(electionMs: number, promoteGraceMs: number, revokeRetryMs: number, requestTimeoutMs: number): LeaseTiming {
   return {
     ttlMinSeconds: Math.max(2, Math.ceil((1.5 * electionMs) / 1000)),
-    expiryGraceMs: promoteGraceMs + revokeRetryMs + electionMs,
+    expiryGraceMs: promoteGraceMs + revokeRetryMs + 2 * (requestTimeoutMs + 1000),
   };
 }
 
@@ -85,6 +93,11 @@ export class LeaseWorkload implements StackWorkload {
    * revoke or an abandon are abandoned at once; the kept ones stay alive.
    */
   onSettleTick(): void {
+    // In the final phase `finishTick` drives the clients (once a tick, and no grants once the final read is due).
+    if (this.finalFrom === undefined) this.settleTick();
+  }
+
+  private settleTick(): void {
     if (!this.stopped) {
       this.stopped = true;
       for (const c of this.clients) {
@@ -192,7 +205,7 @@ export class LeaseWorkload implements StackWorkload {
       this.finalFrom = now + ttlMax * 1000 + this.timing.expiryGraceMs;
     }
     if (now < this.finalFrom) {
-      this.onSettleTick(); // keep granting leases to keep until the final read
+      this.settleTick(); // keep granting leases to keep until the final read
       return false;
     }
     this.keeper.onTick();
@@ -235,7 +248,7 @@ export class LeaseWorkload implements StackWorkload {
         const base = { id: r.lease.id.toString(), ttl: r.lease.ttl, keys: r.keys };
         if (r.fate === 'revoked') return { ...base, fate: 'revoked' as const, endedAt: r.endedAt };
         if (final !== undefined && final.keptThrough.has(r)) return { ...base, fate: 'kept' as const, endedAt: null };
-        return { ...base, fate: 'abandoned' as const, endedAt: r.lease.lastAckAt };
+        return { ...base, fate: 'abandoned' as const, endedAt: stoppedAt(r.lease) };
       }),
       finalRead: final === undefined ? null : { time: final.time, keys: final.keys },
     };

@@ -47,10 +47,11 @@ export class KvStack {
 
   constructor(private readonly world: World, prng: Prng, readonly workloadName: WorkloadName, readonly fault: StackFault, electionTicks: number) {
     // Clients give up after a few election timeouts (at least 3 s).
-    this.clients = new KvClients(world, prng, Math.max(30, 3 * electionTicks), fault);
+    const timeoutTicks = Math.max(30, 3 * electionTicks);
+    this.clients = new KvClients(world, prng, timeoutTicks, fault);
     this.lessors = new SimLessors(world, electionTicks, fault);
-    const electionMs = electionTicks * 10 * SIM_MS_PER_STEP;
-    const timing = leaseTiming(electionMs, this.lessors.promoteGraceMs, LESSOR_REVOKE_RETRY_MS);
+    const tickMs = 10 * SIM_MS_PER_STEP;
+    const timing = leaseTiming(electionTicks * tickMs, this.lessors.promoteGraceMs, LESSOR_REVOKE_RETRY_MS, timeoutTicks * tickMs);
     this.workload = makeWorkload(workloadName, this.clients, prng, world, timing, fault);
   }
 
