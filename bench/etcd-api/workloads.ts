@@ -12,7 +12,7 @@ import { runLeaseKeepAliveStorm } from './lease-storm.js';
  */
 
 /** WorkloadFamily selects a group of workloads with `--workloads`. */
-export type WorkloadFamily = 'put' | 'get' | 'sget' | 'range' | 'txn' | 'lease' | 'watch';
+export type WorkloadFamily = 'put' | 'get' | 'sget' | 'range' | 'txn' | 'lease' | 'watch' | 'lock' | 'seq';
 
 /** WorkloadSpec is one row of the table. */
 export interface WorkloadSpec {
@@ -37,6 +37,10 @@ export function defaultWorkloads(watchers: number, watchRatePerSecond: number): 
     { id: 'range-16', family: 'range', label: 'linearizable range of 1,000 keys, 16 clients', clients: 16 },
     { id: 'txn-16', family: 'txn', label: 'txn CAS (100 keys), 16 clients', clients: 16 },
     { id: 'txn-64', family: 'txn', label: 'txn CAS (100 keys), 64 clients', clients: 64 },
+    { id: 'lock-1', family: 'lock', label: 'lock + unlock (v3lock, uncontended), 1 client', clients: 1 },
+    { id: 'lock-16', family: 'lock', label: 'lock + unlock (v3lock, 16 locks), 16 clients', clients: 16 },
+    { id: 'seq-1', family: 'seq', label: 'increment-and-get, 1 client (etcd: CAS loop)', clients: 1 },
+    { id: 'seq-16', family: 'seq', label: 'increment-and-get, 16 clients (etcd: CAS loop)', clients: 16 },
     { id: 'lease-64', family: 'lease', label: 'lease keep-alive storm (1,000 leases), 64 streams', clients: 64 },
     { id: `watch-${watchers}`, family: 'watch', label: `put→watch event, ${watchRatePerSecond}/s, ${watchers} watchers`, clients: watchers },
   ];
@@ -74,6 +78,10 @@ export const RANGE_KEY_COUNT = 1_000;
 const PUT = METHODS['/etcdserverpb.KV/Put'];
 const RANGE = METHODS['/etcdserverpb.KV/Range'];
 const TXN = METHODS['/etcdserverpb.KV/Txn'];
+const LEASE_GRANT = METHODS['/etcdserverpb.Lease/LeaseGrant'];
+const LOCK = METHODS['/v3lockpb.Lock/Lock'];
+const UNLOCK = METHODS['/v3lockpb.Lock/Unlock'];
+const SEQUENCER_NEXT = METHODS['/concord.v1.Sequencer/Next'];
 /** CAS_KEY_COUNT is how many keys the compare-and-swap workload contends on (issue 7). */
 export const CAS_KEY_COUNT = 100;
 
@@ -199,6 +207,51 @@ export async function runWorkload(spec: WorkloadSpec, ctx: RunContext): Promise<
     }
     case 'watch':
       return await runWatchDelivery(ctx, spec.clients);
+    case 'lock': {
+      // Each client holds one lease (granted before the window) and takes and releases its own
+      // lock through the v3lock service, as `etcdctl lock` does: one cycle is one operation.
+      const leases = await Promise.all(Array.from({ length: spec.clients }, async () =>
+        LEASE_GRANT.response.decode(await leader.unary(LEASE_GRANT.path, LEASE_GRANT.request.encodeFrame({ ...LEASE_GRANT.request.create(), TTL: 60n }))).ID));
+      const measured = await runClosedLoop(target, window, spec.clients, async (i) => {
+        const locked = LOCK.response.decode(await leader.unary(LOCK.path, LOCK.request.encodeFrame({ name: Buffer.from(`bench-lock/${i}`), lease: leases[i]! })));
+        UNLOCK.response.decode(await leader.unary(UNLOCK.path, UNLOCK.request.encodeFrame({ key: locked.key })));
+      });
+      return { ...measured, note: 'to the leader; one operation = lock + unlock' };
+    }
+    case 'seq': {
+      // Concord: concord.v1.Sequencer/Next, one call per number. etcd has no sequencer; its
+      // idiom is a compare-and-swap loop on a counter key, which is what runs against it (every
+      // failed compare is retried inside the operation, so the figure is numbers handed out).
+      const counter = Buffer.from('bench-seq/counter');
+      const nextFrame = SEQUENCER_NEXT.request.encodeFrame({ name: 'bench-seq', count: 1 });
+      let value = 0n;
+      let modRevision = 0n;
+      let retries = 0;
+      const concord = target.system === 'Concord';
+      const measured = await runClosedLoop(target, window, spec.clients, async () => {
+        if (concord) {
+          SEQUENCER_NEXT.response.decode(await leader.unary(SEQUENCER_NEXT.path, nextFrame));
+          return;
+        }
+        for (;;) {
+          const frame = TXN.request.encodeFrame(casRequest(counter, modRevision, Buffer.from(String(value + 1n))));
+          const response = TXN.response.decode(await leader.unary(TXN.path, frame));
+          if (response.succeeded) {
+            value += 1n;
+            modRevision = response.header?.revision ?? 0n;
+            return;
+          }
+          retries++;
+          const range = response.responses[0]?.response;
+          const kv = range?.$case === 'responseRange' ? range.value.kvs[0] : undefined;
+          if (kv) {
+            value = BigInt(Buffer.from(kv.value).toString());
+            modRevision = kv.modRevision;
+          }
+        }
+      });
+      return { ...measured, note: concord ? 'Sequencer/Next to the leader' : `CAS loop to the leader; ${retries} failed compares retried` };
+    }
     default:
       return unreachable(spec.family);
   }

@@ -8,8 +8,11 @@ import { readConsistency } from './read-consistency.js';
 
 /**
  * registerLease serves etcdserverpb.Lease. Grants and revokes go through the log; keep-alives too
- * (as checkpoints carrying the full TTL), so any member can take them and a new leader starts
- * from the renewed TTLs; expiry is decided by the leader's lessor and replicated as a revoke.
+ * (as checkpoints carrying the full TTL; the lessor coalesces the keep-alives of one event-loop
+ * turn into one command and lets a keep-alive join its lease's renewal in flight), so any member
+ * can take them and a new leader starts from the renewed TTLs; expiry is decided by the leader's
+ * lessor and replicated as a revoke. A keep-alive stream answers one request at a time, in order;
+ * a failed renewal ends the stream with the error's etcd status.
  */
 export function registerLease(registry: MethodRegistry, backend: EtcdBackend): void {
   const ctx = backend.header;
