@@ -8,7 +8,7 @@ import { sleep } from './etcd-api/closed-loop.js';
 import { ETCD_BINARY, ETCD_INSTALL_HINT, EtcdCluster } from './etcd-api/etcd-cluster.js';
 import { describeRow, formatBatchingTable, formatCpuTable, formatTable, medianOfRounds, summarize, type RowResult } from './etcd-api/report.js';
 import { closeTarget, connectTarget, findLeader, type BenchTarget, type MemberEndpoint } from './etcd-api/target.js';
-import { defaultWorkloads, makeDataSet, preload, runWorkload, selectWorkloads, type DataSet } from './etcd-api/workloads.js';
+import { defaultWorkloads, makeDataSet, preload, runWorkload, scalingWorkloads, selectWorkloads, type DataSet } from './etcd-api/workloads.js';
 import { diffCounters, readBatchCounters } from './etcd-api/member-metrics.js';
 import { measureFsyncFloor } from './fsync-floor.js';
 import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-api/memory.js';
@@ -25,6 +25,12 @@ import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-
  *   node dist/bench/cluster-bench.js [--vs-etcd] [--workloads put,get,sget,txn,watch|put-64,...]
  *     [--seconds 5] [--warmup 1] [--keys 10000] [--value-bytes 256] [--connections 2]
  *     [--watchers 16] [--watch-rate 500] [--rounds 1] [--json FILE] [--cpu-prof DIR] [--memory 100000]
+ *     [--clients 1,16,64,256,1024]
+ *
+ * --clients N,M,… replaces the default rows with a put row and a linearizable get row at each of
+ * those client counts (how cost grows with clients); with --keys 100000 or 1000000 the same rows
+ * show how it grows with the key count. The preload writes 100 keys per transaction and prints
+ * its progress every 10 s.
  *
  * --memory N (after the workloads) loads N more keys of --value-bytes into each system and prints
  * every member's resident size (issue 7: 100k keys of 256 B).
@@ -50,6 +56,7 @@ const { values: options } = parseArgs({
     'cpu-prof': { type: 'string' },
     rounds: { type: 'string', default: '1' },
     memory: { type: 'string' },
+    clients: { type: 'string' },
     'heartbeat-interval': { type: 'string', default: '100' },
     'election-timeout': { type: 'string', default: '1000' },
   },
@@ -151,7 +158,10 @@ async function main(): Promise<void> {
   const floor = measureFsyncFloor(fsyncDir);
   console.log(`fsync floor (4 KiB append + fdatasync, 200x): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`);
 
-  const specs = selectWorkloads(defaultWorkloads(watchers, watchRatePerSecond), options.workloads);
+  const rowSet = options.clients === undefined
+    ? defaultWorkloads(watchers, watchRatePerSecond)
+    : scalingWorkloads(options.clients.split(',').map((s) => Number(s.trim())));
+  const specs = selectWorkloads(rowSet, options.workloads);
   let withEtcd = options['vs-etcd'] === true;
   if (withEtcd && !fs.existsSync(ETCD_BINARY)) {
     console.log(`--vs-etcd: ${ETCD_BINARY} not found (install it with: ${ETCD_INSTALL_HINT}); running Concord alone`);
@@ -185,7 +195,9 @@ async function main(): Promise<void> {
     for (const target of targets) {
       const leaderIndex = await findLeader(target, LEADER_TIMEOUT_MS);
       const t0 = Date.now();
-      await preload(target, leaderIndex, data);
+      await preload(target, leaderIndex, data, {
+        onProgress: (written, total, ms) => console.log(`${target.system}: preload ${written} of ${total} keys after ${(ms / 1000).toFixed(0)} s`),
+      });
       console.log(`${target.system}: leader ${target.members[leaderIndex]!.name}; preloaded ${keyCount} keys in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     const window = { warmupSeconds, seconds };

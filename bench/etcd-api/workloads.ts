@@ -46,6 +46,20 @@ export function defaultWorkloads(watchers: number, watchRatePerSecond: number): 
   ];
 }
 
+/**
+ * scalingWorkloads are the rows of "how cost grows" (`--clients 1,16,64,256,1024`): a put row and
+ * a linearizable get row at each client count, in that order.
+ */
+export function scalingWorkloads(clientCounts: readonly number[]): WorkloadSpec[] {
+  for (const n of clientCounts) {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--clients: ${n} is not a positive integer`);
+  }
+  return [
+    ...clientCounts.map((n): WorkloadSpec => ({ id: `put-${n}`, family: 'put', label: `put, ${n} client${n === 1 ? '' : 's'}`, clients: n })),
+    ...clientCounts.map((n): WorkloadSpec => ({ id: `get-${n}`, family: 'get', label: `linearizable get, ${n} client${n === 1 ? '' : 's'}`, clients: n })),
+  ];
+}
+
 /** selectWorkloads keeps the workloads named (by id or family) in `selection` (comma-separated). */
 export function selectWorkloads(all: readonly WorkloadSpec[], selection: string | undefined): WorkloadSpec[] {
   if (selection === undefined || selection === '' || selection === 'all') return [...all];
@@ -57,16 +71,34 @@ export function selectWorkloads(all: readonly WorkloadSpec[], selection: string 
   return chosen;
 }
 
-/** DataSet is the keys and values every workload uses, encoded once. */
+/**
+ * Frames are request frames by key index: an array (encoded once) or, for large data sets,
+ * encoded on each call (see PREENCODED_KEYS_MAX). `at(i)` is defined for 0 ≤ i < length.
+ */
+export interface Frames {
+  readonly length: number;
+  at(index: number): Uint8Array | undefined;
+}
+
+/**
+ * PREENCODED_KEYS_MAX: up to this many keys, every request frame is encoded once before the runs
+ * (the client's CPU is not what is measured). Beyond it (`--keys 1000000`) frames are encoded per
+ * call (≈ 2 µs of client CPU, against ≈ 80 µs for the call itself): millions of retained buffers
+ * would cost the load generator more in GC pauses than the encoding does.
+ */
+export const PREENCODED_KEYS_MAX = 100_000;
+
+/** DataSet is the keys and values every workload uses. */
 export interface DataSet {
   readonly keyCount: number;
   readonly valueBytes: number;
-  readonly keys: readonly Uint8Array[];
+  /** key(i) is the i-th key, `key/` + i zero-padded. */
+  readonly key: (index: number) => Uint8Array;
   readonly value: Uint8Array;
-  /** putFrames[i] is the framed PutRequest of keys[i] (encoded once: the client's CPU is not what is measured). */
-  readonly putFrames: readonly Uint8Array[];
-  readonly getFrames: readonly Uint8Array[];
-  readonly serializableGetFrames: readonly Uint8Array[];
+  /** putFrames.at(i) is the framed PutRequest of key(i). */
+  readonly putFrames: Frames;
+  readonly getFrames: Frames;
+  readonly serializableGetFrames: Frames;
   /** rangeFrame is a linearizable Range over the first RANGE_KEY_COUNT keys (all keys if fewer). */
   readonly rangeFrame: Uint8Array;
   readonly casKeys: readonly Uint8Array[];
@@ -87,40 +119,87 @@ export const CAS_KEY_COUNT = 100;
 
 /** makeDataSet encodes `keyCount` keys (`key/00000`…) with a `valueBytes` value. */
 export function makeDataSet(keyCount: number, valueBytes: number): DataSet {
+  if (!Number.isInteger(keyCount) || keyCount < 1) throw new Error(`--keys: ${keyCount} is not a positive integer`);
   const width = String(keyCount - 1).length;
-  const keys = Array.from({ length: keyCount }, (_, i) => Buffer.from(`key/${String(i).padStart(width, '0')}`));
+  const key = (i: number): Uint8Array => Buffer.from(`key/${String(i).padStart(width, '0')}`);
   const value = Buffer.alloc(valueBytes, 'v');
   const casKeys = Array.from({ length: CAS_KEY_COUNT }, (_, i) => Buffer.from(`cas/${String(i).padStart(3, '0')}`));
+  const frames = (encode: (key: Uint8Array) => Uint8Array): Frames => keyCount <= PREENCODED_KEYS_MAX
+    ? Array.from({ length: keyCount }, (_, i) => encode(key(i)))
+    : { length: keyCount, at: (i) => (i >= 0 && i < keyCount ? encode(key(i)) : undefined) };
   return {
-    keyCount, valueBytes, keys, value, casKeys,
-    putFrames: keys.map((key) => PUT.request.encodeFrame({ ...PUT.request.create(), key, value })),
-    getFrames: keys.map((key) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key })),
-    serializableGetFrames: keys.map((key) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key, serializable: true })),
+    keyCount, valueBytes, key, value, casKeys,
+    putFrames: frames((k) => PUT.request.encodeFrame({ ...PUT.request.create(), key: k, value })),
+    getFrames: frames((k) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key: k })),
+    serializableGetFrames: frames((k) => RANGE.request.encodeFrame({ ...RANGE.request.create(), key: k, serializable: true })),
     rangeFrame: RANGE.request.encodeFrame({
       ...RANGE.request.create(),
-      key: keys[0]!,
+      key: key(0),
       // 'key/' + 1 ends the range after every key when there are no more than RANGE_KEY_COUNT.
-      rangeEnd: keys[RANGE_KEY_COUNT] ?? Buffer.from('key0'),
+      rangeEnd: keyCount > RANGE_KEY_COUNT ? key(RANGE_KEY_COUNT) : Buffer.from('key0'),
     }),
   };
 }
 
-/** preload writes every key and every CAS key once, through the leader, 64 at a time. */
-export async function preload(target: BenchTarget, leaderIndex: number, data: DataSet): Promise<void> {
+/**
+ * PRELOAD_PUTS_PER_TXN keys are written per preload transaction (distinct keys; etcd's and
+ * Concord's default --max-txn-ops is 128), PRELOAD_TXNS_IN_FLIGHT transactions at a time: one
+ * proposal and one fsync per 100 keys instead of per key, so 1M keys load in minutes, not hours.
+ */
+export const PRELOAD_PUTS_PER_TXN = 100;
+export const PRELOAD_TXNS_IN_FLIGHT = 16;
+
+/** PreloadOptions bound the preload's time and report its progress. */
+export interface PreloadOptions {
+  /** timeoutMs: the preload fails with an error past this (default 20 min). */
+  readonly timeoutMs?: number;
+  /** onProgress is called about every `progressEveryMs` (default 10 s) with the keys written so far. */
+  readonly onProgress?: (written: number, total: number, elapsedMs: number) => void;
+  readonly progressEveryMs?: number;
+}
+
+/**
+ * preload writes every key and every CAS key once, through the leader, in transactions of
+ * PRELOAD_PUTS_PER_TXN puts. A failed transaction is retried (a loaded machine can time one out);
+ * it rewrites the same keys with the same value, so a retry after a lost answer is harmless.
+ */
+export async function preload(target: BenchTarget, leaderIndex: number, data: DataSet, options: PreloadOptions = {}): Promise<void> {
   const leader = target.members[leaderIndex]!.client;
-  const frames = [...data.putFrames, ...data.casKeys.map((key) => PUT.request.encodeFrame({ ...PUT.request.create(), key, value: data.value }))];
+  const timeoutMs = options.timeoutMs ?? 20 * 60_000;
+  const progressEveryMs = options.progressEveryMs ?? 10_000;
+  const total = data.keyCount + data.casKeys.length;
+  const keyAt = (i: number): Uint8Array => (i < data.keyCount ? data.key(i) : data.casKeys[i - data.keyCount]!);
+  const started = Date.now();
+  let lastProgress = started;
   let next = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < frames.length) {
-      const frame = frames[next++]!;
+  let written = 0;
+  await Promise.all(Array.from({ length: PRELOAD_TXNS_IN_FLIGHT }, async () => {
+    while (next < total) {
+      const first = next;
+      const end = Math.min(total, first + PRELOAD_PUTS_PER_TXN);
+      next = end;
+      const success: etcdserverpb.RequestOp[] = [];
+      for (let i = first; i < end; i++) {
+        success.push({ request: { $case: 'requestPut', value: { ...PUT.request.create(), key: keyAt(i), value: data.value } } });
+      }
+      const frame = TXN.request.encodeFrame({ compare: [], success, failure: [] });
       for (let attempt = 0; ; attempt++) {
+        if (Date.now() - started > timeoutMs) {
+          throw new Error(`${target.system}: preload of ${total} keys did not finish within ${timeoutMs / 1000} s (${written} written)`);
+        }
         try {
-          await leader.unary(PUT.path, frame);
+          TXN.response.decode(await leader.unary(TXN.path, frame));
           break;
         } catch (error) {
           if (attempt >= 20) throw error;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
+      }
+      written += end - first;
+      const now = Date.now();
+      if (options.onProgress !== undefined && now - lastProgress >= progressEveryMs) {
+        lastProgress = now;
+        options.onProgress(written, total, now - started);
       }
     }
   }));
@@ -149,7 +228,7 @@ export async function runWorkload(spec: WorkloadSpec, ctx: RunContext): Promise<
   switch (spec.family) {
     case 'put': {
       const measured = await runClosedLoop(target, window, spec.clients, async (i) => {
-        const frame = data.putFrames[rngs[i]!.below(data.keyCount)]!;
+        const frame = data.putFrames.at(rngs[i]!.below(data.keyCount))!;
         PUT.response.decode(await leader.unary(PUT.path, frame));
       });
       return { ...measured, note: 'to the leader' };
@@ -162,7 +241,7 @@ export async function runWorkload(spec: WorkloadSpec, ctx: RunContext): Promise<
       const measured = await runClosedLoop(target, window, spec.clients, async (i) => {
         const member = members[nextMember]!;
         nextMember = (nextMember + 1) % members.length;
-        const response = RANGE.response.decode(await member.unary(RANGE.path, frames[rngs[i]!.below(data.keyCount)]!));
+        const response = RANGE.response.decode(await member.unary(RANGE.path, frames.at(rngs[i]!.below(data.keyCount))!));
         if (response.kvs.length !== 1) misses++;
       });
       return { ...measured, note: `round-robin over ${members.length} members${misses > 0 ? `; ${misses} empty ranges` : ''}` };
