@@ -218,3 +218,43 @@ test('a keep-alive of an unknown or revoked lease answers 0', async () => {
   held[0]!.apply();
   assert.equal(await renewing, 0, 'revoked before its renewal applied');
 });
+
+test('the leader does not push its own expiry out with a periodic checkpoint; a follower applies it', () => {
+  const leader = setup({ hold: true });
+  const follower = setup();
+  const id = leader.grant(10);
+  follower.apply({ type: 'leaseGrant', request: { ttl: 10, id } });
+  leader.lessor.setPrimary(true);
+  // 6 s later, a periodic checkpoint (4 s left) is applied 3 s after it was proposed.
+  leader.advance(6_000);
+  follower.advance(6_000);
+  const checkpoint: KvCommand = { type: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: 4 }] } };
+  leader.advance(3_000);
+  follower.advance(3_000);
+  leader.apply(checkpoint);
+  follower.apply(checkpoint);
+  assert.equal(leader.lessor.remainingTtlSeconds(id), 1, 'the leader keeps its exact expiry (10 s after the grant)');
+  assert.equal(follower.lessor.remainingTtlSeconds(id), 4, 'a follower takes the checkpoint (never shortening)');
+  leader.advance(1_500);
+  leader.lessor.tick();
+  assert.ok(leader.proposals.some((p) => p.type === 'leaseRevoke'), 'revoked at its TTL despite the late checkpoint');
+});
+
+test('an expired lease whose revoke does not apply is proposed again with backoff, not every tick', () => {
+  const { lessor, proposals, grant, advance } = setup({ hold: true, revokeRetryMs: 1_000, revokeRetryMaxMs: 2_000 });
+  lessor.setPrimary(true);
+  grant(5);
+  advance(6_000);
+  const revokesAfter = (ms: number): number => {
+    for (let t = 0; t < ms; t += 100) {
+      lessor.tick();
+      advance(100);
+    }
+    return proposals.filter((p) => p.type === 'leaseRevoke').length;
+  };
+  assert.equal(revokesAfter(100), 1);
+  assert.equal(revokesAfter(900), 1, 'not again within the first second');
+  assert.equal(revokesAfter(200), 2, 'again after 1 s');
+  assert.equal(revokesAfter(1_800), 2, 'then not before 2 s');
+  assert.equal(revokesAfter(10_000), 7, 'then every 2 s');
+});

@@ -8,8 +8,10 @@ export interface LessorOptions {
   readonly checkpointIntervalMs: number;
   /** promoteGraceMs: a new leader extends every lease to at least now + this (clients need time to find it). */
   readonly promoteGraceMs: number;
-  /** revokeRetryMs: an expired lease whose revoke did not apply is proposed again after this. */
+  /** revokeRetryMs: an expired lease whose revoke did not apply is proposed again after this, then after twice as long, and so on. */
   readonly revokeRetryMs: number;
+  /** revokeRetryMaxMs caps the revoke retry interval. */
+  readonly revokeRetryMaxMs: number;
   /** checkpointsPerCommandMax bounds one checkpoint command (periodic, or keep-alives coalesced). */
   readonly checkpointsPerCommandMax: number;
   /** renewalWaitersMax bounds the keep-alives waiting for a renewal on this member (more: TooManyRequests). */
@@ -20,6 +22,7 @@ export const LESSOR_DEFAULTS: LessorOptions = {
   checkpointIntervalMs: 5_000,
   promoteGraceMs: 1_000,
   revokeRetryMs: 1_000,
+  revokeRetryMaxMs: 2_000,
   checkpointsPerCommandMax: 1_000,
   renewalWaitersMax: 65_536,
 };
@@ -50,7 +53,8 @@ interface Renewal {
  */
 export class Lessor {
   private readonly expiryMs = new Map<LeaseId, number>();
-  private readonly revokingAtMs = new Map<LeaseId, number>();
+  /** revokingAtMs: expired leases whose revoke was proposed, with when to propose it again. */
+  private readonly revokingAtMs = new Map<LeaseId, { retryAtMs: number; attempts: number }>();
   private primary = false;
   private lastCheckpointMs = 0;
   private readonly options: LessorOptions;
@@ -98,7 +102,13 @@ export class Lessor {
         for (const c of command.request.checkpoints) {
           // Whatever renewal of this lease is in flight can no longer be joined: its entry may be this one.
           this.proposedRenewals.delete(c.id);
-          if (c.remainingTtl <= 0 || !this.store().leaseInfo(c.id)) continue;
+          const info = this.store().leaseInfo(c.id);
+          if (c.remainingTtl <= 0 || !info) continue;
+          // The leader's own expiries are the authority; a periodic checkpoint (less than the
+          // granted TTL) exists for the followers. Applied on the leader it would push the expiry
+          // out by its commit latency and rounding each time, so a lease under a slow log might
+          // never expire. A keep-alive (the full TTL) renews everywhere.
+          if (this.primary && c.remainingTtl < info.grantedTtl) continue;
           const next = now + c.remainingTtl * 1000;
           if (next > (this.expiryMs.get(c.id) ?? 0)) this.expiryMs.set(c.id, next);
         }
@@ -225,10 +235,14 @@ export class Lessor {
     const now = this.now();
     for (const [id, expiry] of this.expiryMs) {
       if (expiry > now) continue;
+      // Retries back off (revokeRetryMs, doubling, at most revokeRetryMaxMs): a revoke still in a
+      // slow pipeline is not proposed again and again, which would only flood the log.
       const revoking = this.revokingAtMs.get(id);
-      if (revoking !== undefined && now - revoking < this.options.revokeRetryMs) continue;
-      this.revokingAtMs.set(id, now);
-      this.logger.info('lease expired; revoking', { lease: id.toString(16) });
+      if (revoking !== undefined && now < revoking.retryAtMs) continue;
+      const attempts = (revoking?.attempts ?? 0) + 1;
+      const backoffMs = Math.min(this.options.revokeRetryMs * 2 ** (attempts - 1), this.options.revokeRetryMaxMs);
+      this.revokingAtMs.set(id, { retryAtMs: now + backoffMs, attempts });
+      this.logger.info('lease expired; revoking', { lease: id.toString(16), attempt: attempts });
       this.propose(encodeKvCommand({ type: 'leaseRevoke', request: { id } })).catch((error: unknown) => {
         this.logger.warn('lease revoke failed; will retry', { lease: id.toString(16), error: String(error) });
       });

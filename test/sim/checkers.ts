@@ -233,10 +233,14 @@ export class SafetyChecker {
     for (const [ctx, r] of this.reads) if (r.node === node) this.reads.delete(ctx);
   }
 
-  /** checkAcknowledgedPresent checks that a live member's state machine holds every acknowledged value. */
-  checkAcknowledgedPresent(node: NodeId, values: readonly string[], appliedIndex: LogIndex): void {
+  /**
+   * checkAcknowledgedPresent checks that a live member's state machine holds every acknowledged
+   * value (with `upTo`, every one acknowledged at an index up to it).
+   */
+  checkAcknowledgedPresent(node: NodeId, values: readonly string[], appliedIndex: LogIndex, upTo?: LogIndex): void {
     const have = new Set(values);
     for (const [value, index] of this.acked) {
+      if (upTo !== undefined && index > upTo) continue;
       if (!have.has(value)) {
         fail('acknowledged-entry-lost', `node ${node} (applied ${appliedIndex}) lacks acknowledged value ${JSON.stringify(value)} acknowledged at index ${index}`);
       }

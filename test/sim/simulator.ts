@@ -244,12 +244,17 @@ export class Simulation implements World {
     let gap = 0;
     for (const n of this.liveMembers()) gap = Math.max(gap, target() - n.sm.appliedIndex);
     const ticksMax = SIM_DEFAULTS.settleTicksMax + SIM_DEFAULTS.settleTicksPerEntryBehind * gap;
+    // With the whole stack, keep-alives and the leader's lessor keep writing through the settle
+    // phase, so a goal that moved with them could stay out of reach of a member on a slow
+    // pipeline forever: every member must reach what was acknowledged when settling began (the
+    // final checks then hold each member to the acknowledged writes it has applied).
+    const frozen = this.stack !== undefined ? target() : undefined;
     for (let t = 0; t < ticksMax; t++) {
-      const goal = target();
+      const goal = frozen ?? target();
       if (this.liveMembers().every((n) => n.sm.appliedIndex >= goal)) return;
       this.runTick();
     }
-    const goal = target();
+    const goal = frozen ?? target();
     const behind = this.liveMembers().filter((n) => n.sm.appliedIndex < goal).map((n) => `${n.id}@${n.sm.appliedIndex}`);
     throw new SimFailure('liveness', `live members [${behind.join(' ')}] did not apply index ${goal} within ${ticksMax} ticks (${this.describeNodes()})`);
   }
@@ -264,7 +269,9 @@ export class Simulation implements World {
   /** finalChecks: every live member holds every acknowledged write, and committed prefixes agree. */
   private finalChecks(): void {
     const members = this.liveMembers();
-    for (const n of members) this.checker.checkAcknowledgedPresent(n.id, n.sm.values, n.sm.appliedIndex);
+    for (const n of members) {
+      this.checker.checkAcknowledgedPresent(n.id, n.sm.values, n.sm.appliedIndex, this.stack !== undefined ? n.sm.appliedIndex : undefined);
+    }
     for (let i = 0; i < members.length; i++) {
       for (let j = i + 1; j < members.length; j++) {
         const a = members[i]!;
