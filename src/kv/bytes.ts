@@ -5,8 +5,10 @@
 
 /** keyString maps bytes to the binary string that orders like them. */
 export function keyString(bytes: Uint8Array): string {
-  let out = '';
   const chunk = 8192;
+  // One call for a key of up to `chunk` bytes (every key on the write path): no subarray, no concatenation.
+  if (bytes.length <= chunk) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  let out = '';
   for (let i = 0; i < bytes.length; i += chunk) {
     out += String.fromCharCode.apply(null, bytes.subarray(i, i + chunk) as unknown as number[]);
   }

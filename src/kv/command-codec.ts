@@ -173,21 +173,30 @@ function writeRange(w: BinaryWriter, q: RangeRequest): void {
 }
 
 function readRange(r: BinaryReader): RangeRequest {
-  return withoutUndefined<RangeRequest>({
-    key: r.bytes('key'),
-    rangeEnd: readBytesOpt(r, 'range end'),
-    limit: readNumOpt(r, 'limit'),
-    revision: readNumOpt(r, 'revision'),
-    sortOrder: readOptional(r, 'sort order', () => readEnum(r, 'sort order', sortOrders)),
-    sortTarget: readOptional(r, 'sort target', () => readEnum(r, 'sort target', sortTargets)),
-    serializable: readBoolOpt(r, 'serializable'),
-    keysOnly: readBoolOpt(r, 'keys only'),
-    countOnly: readBoolOpt(r, 'count only'),
-    minModRevision: readNumOpt(r, 'min mod revision'),
-    maxModRevision: readNumOpt(r, 'max mod revision'),
-    minCreateRevision: readNumOpt(r, 'min create revision'),
-    maxCreateRevision: readNumOpt(r, 'max create revision'),
-  });
+  const q: Writable<RangeRequest> = { key: r.bytes('key') };
+  const rangeEnd = readBytesOpt(r, 'range end');
+  if (rangeEnd !== undefined) q.rangeEnd = rangeEnd;
+  const limit = readNumOpt(r, 'limit');
+  if (limit !== undefined) q.limit = limit;
+  const revision = readNumOpt(r, 'revision');
+  if (revision !== undefined) q.revision = revision;
+  if (readPresence(r, 'sort order')) q.sortOrder = readEnum(r, 'sort order', sortOrders);
+  if (readPresence(r, 'sort target')) q.sortTarget = readEnum(r, 'sort target', sortTargets);
+  const serializable = readBoolOpt(r, 'serializable');
+  if (serializable !== undefined) q.serializable = serializable;
+  const keysOnly = readBoolOpt(r, 'keys only');
+  if (keysOnly !== undefined) q.keysOnly = keysOnly;
+  const countOnly = readBoolOpt(r, 'count only');
+  if (countOnly !== undefined) q.countOnly = countOnly;
+  const minModRevision = readNumOpt(r, 'min mod revision');
+  if (minModRevision !== undefined) q.minModRevision = minModRevision;
+  const maxModRevision = readNumOpt(r, 'max mod revision');
+  if (maxModRevision !== undefined) q.maxModRevision = maxModRevision;
+  const minCreateRevision = readNumOpt(r, 'min create revision');
+  if (minCreateRevision !== undefined) q.minCreateRevision = minCreateRevision;
+  const maxCreateRevision = readNumOpt(r, 'max create revision');
+  if (maxCreateRevision !== undefined) q.maxCreateRevision = maxCreateRevision;
+  return q;
 }
 
 function writePut(w: BinaryWriter, q: PutRequest): void {
@@ -289,14 +298,16 @@ function readCompare(r: BinaryReader): Compare {
   const target = compareTargets[readEnum(r, 'compare target', compareTargetCodes)]!;
   const key = r.bytes('compare key');
   const rangeEnd = readBytesOpt(r, 'compare range end');
-  const base = rangeEnd === undefined ? { result, key } : { result, key, rangeEnd };
+  let c: Writable<Compare>;
   switch (target) {
-    case 'version': return { ...base, target, version: readI53(r, 'version') };
-    case 'create': return { ...base, target, createRevision: readI53(r, 'create revision') };
-    case 'mod': return { ...base, target, modRevision: readI53(r, 'mod revision') };
-    case 'value': return { ...base, target, value: r.bytes('value') };
-    case 'lease': return { ...base, target, lease: readI64(r, 'lease') };
+    case 'version': c = { result, key, target, version: readI53(r, 'version') }; break;
+    case 'create': c = { result, key, target, createRevision: readI53(r, 'create revision') }; break;
+    case 'mod': c = { result, key, target, modRevision: readI53(r, 'mod revision') }; break;
+    case 'value': c = { result, key, target, value: r.bytes('value') }; break;
+    case 'lease': c = { result, key, target, lease: readI64(r, 'lease') }; break;
   }
+  if (rangeEnd !== undefined) c.rangeEnd = rangeEnd;
+  return c;
 }
 
 function writeCheckpoints(w: BinaryWriter, q: LeaseCheckpointRequest): void {

@@ -5,6 +5,7 @@ import { KvError, KvErrorCode, kvError } from './kv-errors.js';
 import { checkKvLimits, KV_ENTRY_OVERHEAD_BYTES, KV_LEASE_OVERHEAD_BYTES, KV_LIMITS_DEFAULT, type KvLimits } from './kv-limits.js';
 import { INT64_MAX, INT64_MIN, LeaseTable } from './lease-table.js';
 import { OrderedMap } from './ordered-map.js';
+import { RevisionLog } from './revision-log.js';
 import { finishRange } from './range-query.js';
 import { failed, type ReadResult, type WriteResult } from './results.js';
 import { SequencerTable, type SequencerCounter, type SequencerNextRequest, type SequencerNextResponse } from './sequencer-table.js';
@@ -24,18 +25,11 @@ import {
 const KEY_HIGH = '\u0100';
 const EMPTY = new Uint8Array(0);
 
-/** RevisionChange locates one write of a main revision (for replaying history to watchers). */
-interface RevisionChange {
-  readonly history: KeyHistory;
-  readonly write: KeyWrite;
-}
-
 /** WriteBatch collects the writes of one request; all share main revision `main`. */
 class WriteBatch {
   /** sub is the next sub-revision; > 0 once anything changed. */
   sub = 0;
   readonly events: WatchEvent[] = [];
-  readonly changes: RevisionChange[] = [];
   constructor(readonly main: number) {}
 }
 
@@ -79,8 +73,8 @@ export interface MvccStoreOptions {
 export class MvccStore {
   readonly limits: KvLimits;
   private keys: OrderedMap<string, KeyHistory> = new OrderedMap();
-  /** byRevision lists the writes of each main revision >= compactRevision, in sub order. */
-  private byRevision: OrderedMap<number, RevisionChange[]> = new OrderedMap();
+  /** revisionLog lists the writes of main revisions >= compactRevision, in revision order. */
+  private readonly revisionLog = new RevisionLog();
   private current = 1;
   private compacted = 0;
   private readonly leases = new LeaseTable();
@@ -245,20 +239,25 @@ export class MvccStore {
       if (history.writes.length === 0) emptied.push(id);
     });
     for (const id of emptied) this.keys.delete(id);
-    const below: number[] = [];
-    this.byRevision.forRange(0, r.revision, false, (main) => { below.push(main); });
-    for (const main of below) this.byRevision.delete(main);
+    this.revisionLog.dropBelow(r.revision);
     return { ok: true, response: { header: { revision: this.current } }, events: [] };
   }
 
   private applyPut(batch: WriteBatch, r: PutRequest): PutResponse {
     const id = keyString(r.key);
-    const prev = this.latestKv(id);
+    let history = this.keys.get(id);
+    const prev = history?.latest()?.kv ?? undefined;
     // Checked before the request ran; an etcd-accepted overlap (a from-key delete earlier in the
     // same txn) can still remove the key, so fall back to empty value and no lease then.
+    // The store keeps its own copy of the key and value (a request's bytes may be views of a
+    // buffer its caller reuses).
     const value = r.ignoreValue === true ? prev?.value ?? EMPTY : r.value?.slice() ?? EMPTY;
     const lease = r.ignoreLease === true ? prev?.lease ?? NO_LEASE : r.lease ?? NO_LEASE;
-    this.writePut(batch, id, r.key, value, lease);
+    if (history === undefined) {
+      history = new KeyHistory(r.key.slice(), id);
+      this.keys.set(id, history);
+    }
+    this.writePut(batch, history, prev, value, lease);
     const header = { revision: batch.main };
     return r.prevKv === true && prev !== undefined ? { header, prevKv: prev } : { header };
   }
@@ -272,13 +271,9 @@ export class MvccStore {
     };
   }
 
-  private writePut(batch: WriteBatch, id: string, key: Uint8Array, value: Uint8Array, lease: LeaseId): void {
-    let history = this.keys.get(id);
-    if (history === undefined) {
-      history = new KeyHistory(key.slice(), id);
-      this.keys.set(id, history);
-    }
-    const prev = history.latest()?.kv ?? undefined;
+  /** writePut records a put to `history`, whose live version is `prev`. */
+  private writePut(batch: WriteBatch, history: KeyHistory, prev: KeyValue | undefined, value: Uint8Array, lease: LeaseId): void {
+    const id = history.id;
     const kv: KeyValue = {
       key: history.key,
       createRevision: prev?.createRevision ?? batch.main,
@@ -318,7 +313,7 @@ export class MvccStore {
   private record(batch: WriteBatch, history: KeyHistory, kv: KeyValue | null): KeyWrite {
     const write: KeyWrite = { main: batch.main, sub: batch.sub++, kv };
     history.append(write);
-    batch.changes.push({ history, write });
+    this.revisionLog.append(history, write);
     this.size += this.writeBytes(history, write);
     return write;
   }
@@ -331,7 +326,6 @@ export class MvccStore {
     if (batch.sub === 0) return;
     assert(batch.main > this.current, 'main revisions increase');
     this.current = batch.main;
-    this.byRevision.set(batch.main, batch.changes);
   }
 
   /** readRevision is what reads inside a request see: its own revision once it changed something. */
@@ -494,19 +488,24 @@ export class MvccStore {
     assert(startRevision >= this.compacted, 'history below the compact revision');
     const events: WatchEvent[] = [];
     let nextRevision = this.current + 1;
-    for (const [main, changes] of this.byRevision.entries(startRevision)) {
-      if (events.length >= eventsMax) {
-        nextRevision = main;
-        break;
+    let main = -1;
+    for (let i = this.revisionLog.firstAtOrAbove(startRevision); i < this.revisionLog.length; i++) {
+      const write = this.revisionLog.writeAt(i);
+      if (write.main !== main) {
+        // Whole revisions only: stop before a revision once the batch is full.
+        if (events.length >= eventsMax) {
+          nextRevision = write.main;
+          break;
+        }
+        main = write.main;
       }
-      for (const { history, write } of changes) {
-        const index = history.indexOf(write.main, write.sub);
-        assert(index >= 0, 'history lists retained writes');
-        const prevKv = history.previousVersion(index);
-        const kv = write.kv ?? tombstoneKv(history.key, write.main);
-        const type = write.kv === null ? EventType.Delete : EventType.Put;
-        events.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
-      }
+      const history = this.revisionLog.historyAt(i);
+      const index = history.indexOf(write.main, write.sub);
+      assert(index >= 0, 'history lists retained writes');
+      const prevKv = history.previousVersion(index);
+      const kv = write.kv ?? tombstoneKv(history.key, write.main);
+      const type = write.kv === null ? EventType.Delete : EventType.Put;
+      events.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
     }
     return { events, nextRevision: Math.max(nextRevision, startRevision) };
   }
@@ -530,7 +529,7 @@ export class MvccStore {
   /** importState replaces the whole state (snapshot restore); asserts the state is well formed. */
   importState(state: StoreState): void {
     this.keys = new OrderedMap();
-    this.byRevision = new OrderedMap();
+    this.revisionLog.clear();
     this.leases.clear();
     this.size = 0;
     this.current = state.currentRevision;
@@ -560,11 +559,7 @@ export class MvccStore {
       this.keys.set(id, history);
     }
     changes.sort((a, b) => a.write.main - b.write.main || a.write.sub - b.write.sub);
-    for (const change of changes) {
-      const list = this.byRevision.get(change.write.main);
-      if (list === undefined) this.byRevision.set(change.write.main, [change]);
-      else list.push(change);
-    }
+    for (const change of changes) this.revisionLog.append(change.history, change.write);
     this.alarmList = state.alarms.slice();
     this.sequencers.import(state.sequencers);
     this.sessions.import(state.sessions);

@@ -23,13 +23,14 @@ export function planTxn(r: TxnRequest, kvsOf: (c: Compare) => readonly KeyValue[
 
 /** isTxnReadOnly is etcd's isTxnReadonly: no put or delete in any branch at any depth. */
 export function isTxnReadOnly(r: TxnRequest): boolean {
-  return [...r.success, ...r.failure].every((op) =>
-    op.type === 'range' || (op.type === 'txn' && isTxnReadOnly(op.request)));
+  const readOnly = (op: RequestOp): boolean => op.type === 'range' || (op.type === 'txn' && isTxnReadOnly(op.request));
+  return r.success.every(readOnly) && r.failure.every(readOnly);
 }
 
 /** txnHasPut is true when any branch at any depth puts (etcd refuses those under NOSPACE). */
 export function txnHasPut(r: TxnRequest): boolean {
-  return [...r.success, ...r.failure].some((op) => op.type === 'put' || (op.type === 'txn' && txnHasPut(op.request)));
+  const puts = (op: RequestOp): boolean => op.type === 'put' || (op.type === 'txn' && txnHasPut(op.request));
+  return r.success.some(puts) || r.failure.some(puts);
 }
 
 /** checkPlannedOps runs `check` on the put/range/delete ops of the chosen path, depth first. */

@@ -36,16 +36,28 @@ export function checkDeleteRequest(r: DeleteRangeRequest): KvError | undefined {
 export function checkTxnRequest(r: TxnRequest, txnOpsMax: number): KvError | undefined {
   const error = checkTxnShape(r, txnOpsMax);
   if (error !== undefined) return error;
-  return checkIntervals(r.success).error ?? checkIntervals(r.failure).error;
+  return checkOverlaps(r.success) ?? checkOverlaps(r.failure);
+}
+
+/** checkOverlaps is checkIntervals' error, skipping the sets when the ops cannot overlap (at most one write, no nested txn). */
+function checkOverlaps(ops: readonly RequestOp[]): KvError | undefined {
+  let writes = 0;
+  for (const op of ops) {
+    if (op.type === 'txn') return checkIntervals(ops).error;
+    if (op.type !== 'range') writes++;
+  }
+  return writes > 1 ? checkIntervals(ops).error : undefined;
 }
 
 function checkTxnShape(r: TxnRequest, txnOpsMax: number): KvError | undefined {
   const opCount = Math.max(r.compare.length, r.success.length, r.failure.length);
   if (opCount > txnOpsMax) return kvError(KvErrorCode.TooManyOps);
   for (const c of r.compare) if (c.key.length === 0) return kvError(KvErrorCode.EmptyKey);
-  for (const op of [...r.success, ...r.failure]) {
-    const error = checkRequestOp(op, txnOpsMax - opCount);
-    if (error !== undefined) return error;
+  for (const ops of [r.success, r.failure]) {
+    for (const op of ops) {
+      const error = checkRequestOp(op, txnOpsMax - opCount);
+      if (error !== undefined) return error;
+    }
   }
   return undefined;
 }

@@ -132,21 +132,25 @@ export class WatchHub {
 
   /** notify hands the events of one applied command (all of one revision) to synced watchers. */
   notify(events: readonly WatchEvent[]): void {
+    // Every applied write comes through here: with no watcher there is nothing to look up.
+    if (this.watchers.size === 0) return;
+    const ranges = this.rangeWatchers.size > 0;
     for (const event of events) {
-      const revision = event.kv.modRevision;
       const id = keyString(event.kv.key);
-      const deliver = (watcher: Watcher): void => {
-        if (!watcher.synced || revision < watcher.nextRevision) return;
-        if (!this.wants(watcher, event)) return;
-        watcher.buffer.push(event);
-        if (watcher.buffer.length > this.bufferEventsMax) {
-          // Slow consumer: forget the buffer and catch up from history from nextRevision.
-          watcher.synced = false;
-          watcher.buffer = [];
-        }
-      };
-      for (const watcher of this.byKey.get(id) ?? []) deliver(watcher);
-      for (const watcher of this.rangeWatchers) if (spanContains(watcher.span, id)) deliver(watcher);
+      const keyWatchers = this.byKey.get(id);
+      if (keyWatchers !== undefined) for (const watcher of keyWatchers) this.deliver(watcher, event);
+      if (ranges) for (const watcher of this.rangeWatchers) if (spanContains(watcher.span, id)) this.deliver(watcher, event);
+    }
+  }
+
+  private deliver(watcher: Watcher, event: WatchEvent): void {
+    if (!watcher.synced || event.kv.modRevision < watcher.nextRevision) return;
+    if (!this.wants(watcher, event)) return;
+    watcher.buffer.push(event);
+    if (watcher.buffer.length > this.bufferEventsMax) {
+      // Slow consumer: forget the buffer and catch up from history from nextRevision.
+      watcher.synced = false;
+      watcher.buffer = [];
     }
   }
 
