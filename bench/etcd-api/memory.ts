@@ -20,6 +20,8 @@ export interface MemoryResult {
   readonly loadSeconds: number;
   /** retries counts puts that failed and were sent again during the load. */
   readonly retries: number;
+  /** firstRetryError is the error of the first put that was retried, if any. */
+  readonly firstRetryError: string | undefined;
   /** rssMiB per member, in target order (NaN if unknown). */
   readonly rssMiB: readonly number[];
 }
@@ -43,6 +45,7 @@ export async function loadAndMeasureMemory(target: BenchTarget, leaderIndex: num
   const started = Date.now();
   let next = 0;
   let retries = 0;
+  let firstRetryError: string | undefined;
   await Promise.all(Array.from({ length: PUTS_IN_FLIGHT }, async () => {
     while (next < keyCount) {
       const key = Buffer.from(`mem/${String(next++).padStart(width, '0')}`);
@@ -55,6 +58,7 @@ export async function loadAndMeasureMemory(target: BenchTarget, leaderIndex: num
           // A loaded machine can time a put out (or move the leader): retry, as the preload does.
           if (attempt >= 20) throw error;
           retries++;
+          firstRetryError ??= error instanceof Error ? error.message : String(error);
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }
@@ -63,11 +67,11 @@ export async function loadAndMeasureMemory(target: BenchTarget, leaderIndex: num
   const loadSeconds = (Date.now() - started) / 1000;
   // Let the members settle (followers apply the tail, a snapshot may be running).
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  return { system: target.system, keyCount, valueBytes, loadSeconds, retries, rssMiB: target.members.map((m) => residentMiB(m.pid)) };
+  return { system: target.system, keyCount, valueBytes, loadSeconds, retries, firstRetryError, rssMiB: target.members.map((m) => residentMiB(m.pid)) };
 }
 
 /** describeMemory renders one result as a line. */
 export function describeMemory(r: MemoryResult): string {
   const each = r.rssMiB.map((v) => (Number.isNaN(v) ? '?' : v.toFixed(0))).join(' / ');
-  return `memory: ${r.system.padEnd(7)} RSS per member after ${r.keyCount.toLocaleString('en-US')} more keys of ${r.valueBytes} B: ${each} MiB (loaded in ${r.loadSeconds.toFixed(1)} s${r.retries > 0 ? `, ${r.retries} puts retried` : ''})`;
+  return `memory: ${r.system.padEnd(7)} RSS per member after ${r.keyCount.toLocaleString('en-US')} more keys of ${r.valueBytes} B: ${each} MiB (loaded in ${r.loadSeconds.toFixed(1)} s${r.retries > 0 ? `, ${r.retries} puts retried, the first after: ${r.firstRetryError ?? '?'}` : ''})`;
 }
