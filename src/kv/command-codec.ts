@@ -41,12 +41,17 @@ const sortTargets = Object.values(SortTarget);
 const alarmActions = Object.values(AlarmAction);
 const alarmTypes = Object.values(AlarmType);
 
-/** encodeKvCommand serializes a command (a fresh buffer). */
+/**
+ * encodeKvCommand serializes a command into a buffer of its own (the returned bytes may be a view
+ * of a slightly larger buffer: the writer is sized from the command, so a put is written without
+ * growing or copying).
+ */
 export function encodeKvCommand(command: KvCommand): Uint8Array {
-  const w = new BinaryWriter(64);
+  const w = new BinaryWriter(estimateCommandBytes(command));
   const session = command.session;
   w.u8(session === undefined ? KV_COMMAND_VERSION : KV_COMMAND_SESSION_VERSION).u8(kinds.indexOf(command.type));
-  writeOptional(w, command.revision, (v) => w.u53(v));
+  w.bool(command.revision !== undefined);
+  if (command.revision !== undefined) w.u53(command.revision);
   if (session !== undefined) {
     assert(SESSIONED_COMMANDS.has(command.type) && isValidSession(session), 'a valid session on a mutating command');
     w.string(session.clientId);
@@ -66,7 +71,36 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     case 'sequencerNext': w.bytes(command.request.name).u32(command.request.count); break;
     default: unreachable(command);
   }
-  return w.finish().slice();
+  return w.finish();
+}
+
+/** estimateCommandBytes sizes the writer: exact or slightly more for a put or delete, a guess (grown as needed) for the rest. */
+function estimateCommandBytes(command: KvCommand): number {
+  // Header (version, kind, revision) 11 bytes; a session is 4 + id + 8 + 8 + 8; a put's fixed fields 4 + 1 + 4 + 1 + 8 + 3 * 2.
+  let bytes = 48 + (command.session === undefined ? 0 : 28 + 3 * command.session.clientId.length);
+  switch (command.type) {
+    case 'put': return bytes + command.request.key.length + (command.request.value?.length ?? 0);
+    case 'deleteRange': return bytes + command.request.key.length + (command.request.rangeEnd?.length ?? 0);
+    case 'txn': return bytes + txnBytes(command.request);
+    default: return bytes;
+  }
+}
+
+/** txnBytes bounds a txn's encoded size (compares and ops with their fixed fields, keys and values). */
+function txnBytes(q: TxnRequest): number {
+  let bytes = 12;
+  for (const c of q.compare) bytes += 32 + c.key.length + (c.rangeEnd?.length ?? 0) + (c.target === 'value' ? c.value.length : 0);
+  for (const ops of [q.success, q.failure]) {
+    for (const op of ops) {
+      switch (op.type) {
+        case 'range': bytes += 80 + op.request.key.length + (op.request.rangeEnd?.length ?? 0); break;
+        case 'put': bytes += 40 + op.request.key.length + (op.request.value?.length ?? 0); break;
+        case 'deleteRange': bytes += 16 + op.request.key.length + (op.request.rangeEnd?.length ?? 0); break;
+        case 'txn': bytes += 1 + txnBytes(op.request); break;
+      }
+    }
+  }
+  return bytes;
 }
 
 /** KvCommandDecodeOptions tunes decodeKvCommand. */
@@ -138,13 +172,16 @@ function decodeBody(r: BinaryReader, type: KvCommandType): KvCommand {
 }
 
 function writeBytesOpt(w: BinaryWriter, v: Uint8Array | undefined): void {
-  writeOptional(w, v, (b) => w.bytes(b));
+  w.bool(v !== undefined);
+  if (v !== undefined) w.bytes(v);
 }
 function writeNumOpt(w: BinaryWriter, v: number | undefined): void {
-  writeOptional(w, v, (n) => writeI53(w, n));
+  w.bool(v !== undefined);
+  if (v !== undefined) writeI53(w, v);
 }
 function writeBoolOpt(w: BinaryWriter, v: boolean | undefined): void {
-  writeOptional(w, v, (b) => w.bool(b));
+  w.bool(v !== undefined);
+  if (v !== undefined) w.bool(v);
 }
 function readBytesOpt(r: BinaryReader, what: string): Uint8Array | undefined {
   return readPresence(r, what) ? r.bytes(what) : undefined;
@@ -202,7 +239,8 @@ function readRange(r: BinaryReader): RangeRequest {
 function writePut(w: BinaryWriter, q: PutRequest): void {
   w.bytes(q.key);
   writeBytesOpt(w, q.value);
-  writeOptional(w, q.lease, (v) => writeU64(w, v));
+  w.bool(q.lease !== undefined);
+  if (q.lease !== undefined) writeU64(w, q.lease);
   writeBoolOpt(w, q.prevKv);
   writeBoolOpt(w, q.ignoreValue);
   writeBoolOpt(w, q.ignoreLease);

@@ -16,8 +16,8 @@ interface HeldProposal {
  * setup builds a lessor over a real MvccStore. Proposals are applied at once, or with `hold` kept
  * in `held` until the test applies or fails them (a proposal in flight).
  */
-function setup(options: Partial<LessorOptions> & { hold?: boolean } = {}) {
-  const { hold = false, ...lessorOptions } = options;
+function setup(options: Partial<LessorOptions> & { hold?: boolean; confirm?: () => Promise<void> } = {}) {
+  const { hold = false, confirm, ...lessorOptions } = options;
   const store = new MvccStore({ limits: { leaseTtlSecondsMin: 1 } });
   let nowMs = 1_000_000;
   const proposals: KvCommand[] = [];
@@ -37,7 +37,7 @@ function setup(options: Partial<LessorOptions> & { hold?: boolean } = {}) {
     });
   };
   lessor = new Lessor(() => store, () => nowMs, propose, nullLogger,
-    { checkpointIntervalMs: 5_000, promoteGraceMs: 1_000, ...lessorOptions });
+    { checkpointIntervalMs: 5_000, promoteGraceMs: 1_000, ...lessorOptions }, confirm);
   const grant = (ttl: number): bigint => {
     const r = apply({ type: 'leaseGrant', request: { ttl } });
     assert.ok(r.ok && r.result.type === 'leaseGrant');
@@ -257,4 +257,73 @@ test('an expired lease whose revoke does not apply is proposed again with backof
   assert.equal(revokesAfter(200), 2, 'again after 1 s');
   assert.equal(revokesAfter(1_800), 2, 'then not before 2 s');
   assert.equal(revokesAfter(10_000), 7, 'then every 2 s');
+});
+
+/** Confirmations is a controllable confirmLeadership: each call waits until the test settles it. */
+function confirmations() {
+  const pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  const confirm = (): Promise<void> => new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+  return { confirm, pending };
+}
+
+test('on the leader a keep-alive renews in memory once leadership is confirmed: no log entry', async () => {
+  const c = confirmations();
+  const { lessor, proposals, grant, advance } = setup({ confirm: c.confirm });
+  lessor.setPrimary(true);
+  const id = grant(10);
+  advance(8_000);
+  let answered: number | undefined;
+  const renewal = lessor.keepAlive(id).then((ttl) => { answered = ttl; });
+  await settle();
+  assert.equal(answered, undefined, 'not answered before a quorum confirms the leadership');
+  assert.equal(c.pending.length, 1);
+  advance(500);
+  c.pending[0]!.resolve();
+  await renewal;
+  assert.equal(answered, 10);
+  assert.equal(proposals.length, 0, 'no log entry for a renewal on the leader');
+  assert.equal(lessor.remainingTtlSeconds(id), 10, 'expiry = confirmation time + TTL');
+  advance(9_900);
+  lessor.tick();
+  assert.ok(!proposals.some((p) => p.type === 'leaseRevoke'), 'alive until 10 s after the confirmation');
+  advance(200);
+  lessor.tick();
+  assert.ok(proposals.some((p) => p.type === 'leaseRevoke'));
+});
+
+test('on the leader: an expired lease is not brought back, a failed confirmation fails the keep-alive, a lost leadership falls back to the log', async () => {
+  const c = confirmations();
+  const { lessor, proposals, grant, advance } = setup({ confirm: c.confirm });
+  lessor.setPrimary(true);
+  const expired = grant(2);
+  const live = grant(10);
+  advance(2_500);
+  assert.equal(await lessor.keepAlive(expired), 0, 'past its expiry: TTL 0, even before the revoke applies');
+  assert.equal(c.pending.length, 0);
+
+  const failing = lessor.keepAlive(live);
+  await settle();
+  c.pending.shift()!.reject(new ConcordError(ErrorCode.LeaderChanged, 'leader changed during a linearizable read'));
+  await assert.rejects(failing, /leader changed/);
+
+  const moved = lessor.keepAlive(live);
+  await settle();
+  lessor.setPrimary(false);
+  c.pending.shift()!.resolve();
+  assert.equal(await moved, 10, 'renewed through the log instead');
+  assert.deepEqual(checkpointsOf(proposals).flat().map((x) => x.remainingTtl), [10]);
+});
+
+test('with in-memory renewals a new leader gives every lease its full TTL', () => {
+  const c = confirmations();
+  const { lessor, grant, advance } = setup({ confirm: c.confirm, promoteGraceMs: 1_000 });
+  const id = grant(30);
+  advance(25_000);
+  lessor.setPrimary(true);
+  assert.equal(lessor.remainingTtlSeconds(id), 30, 'the old leader may have renewed it just before the election');
+  const logOnly = setup({ promoteGraceMs: 1_000 });
+  const other = logOnly.grant(30);
+  logOnly.advance(29_500);
+  logOnly.lessor.setPrimary(true);
+  assert.equal(logOnly.lessor.remainingTtlSeconds(other), 1, 'without them, only the promotion grace');
 });

@@ -77,6 +77,13 @@ export class Lessor {
     private readonly propose: (command: Uint8Array) => Promise<KvApplyResult>,
     private readonly logger: Logger,
     options: Partial<LessorOptions> = {},
+    /**
+     * confirmLeadership resolves once a quorum has confirmed this member's leadership after the
+     * call (a ReadIndex round: heartbeats, no log entry). With it, the leader renews leases in
+     * memory (see keepAlive) and a new leader extends every lease by its full TTL; without it,
+     * every renewal goes through the log.
+     */
+    private readonly confirmLeadership?: () => Promise<void>,
   ) {
     this.options = { ...LESSOR_DEFAULTS, ...options };
   }
@@ -138,9 +145,14 @@ export class Lessor {
     this.revokingAtMs.clear();
     if (!primary) return;
     // A new leader never expires a lease earlier than the old one would have, and gives every
-    // client a grace period to find it.
-    const floor = this.now() + this.options.promoteGraceMs;
+    // client a grace period to find it. When leaders renew in memory, the old leader may have
+    // renewed a lease just before this one was elected, without a log entry: every lease then
+    // gets its full TTL from now (as etcd 3.4 does on promotion), which is later than any renewal
+    // the old leader confirmed, since its quorum acknowledged it before voting for this one.
+    const now = this.now();
     for (const id of this.store().leaseIds()) {
+      const grantedMs = (this.store().leaseInfo(id)?.grantedTtl ?? 0) * 1000;
+      const floor = now + (this.confirmLeadership ? Math.max(this.options.promoteGraceMs, grantedMs) : this.options.promoteGraceMs);
       const current = this.expiryMs.get(id);
       if (current === undefined || current < floor) this.expiryMs.set(id, floor);
     }
@@ -156,9 +168,10 @@ export class Lessor {
   }
 
   /**
-   * keepAlive renews a lease through the log (a checkpoint with the full TTL) and resolves with
-   * the TTL once the renewal is applied here, or 0 when the lease does not exist (etcd answers TTL
-   * 0 for an expired lease). Keep-alives of one event-loop turn go out as one command with one
+   * keepAlive renews a lease and resolves with its TTL, or 0 when the lease does not exist (etcd
+   * answers TTL 0 for an expired lease). On the leader, when confirmLeadership was given, the
+   * renewal is in memory (renewOnLeader). Otherwise it goes through the log (a checkpoint with
+   * the full TTL) and is answered once applied here. Keep-alives of one event-loop turn go out as one command with one
    * checkpoint per lease (at most checkpointsPerCommandMax a command); a keep-alive of a lease
    * whose renewal is proposed and not yet applied waits for that one. Either way the answer comes
    * after an apply that followed the request, so every member's expiry is then at least that apply
@@ -168,19 +181,46 @@ export class Lessor {
   keepAlive(id: LeaseId): Promise<number> {
     const info = this.store().leaseInfo(id);
     if (!info) return Promise.resolve(0);
+    if (this.primary && this.confirmLeadership) return this.renewOnLeader(id, this.confirmLeadership);
+    return this.renewThroughLog(id, info.grantedTtl);
+  }
+
+  /**
+   * renewOnLeader renews a lease in the leader's memory, as etcd does, without a log entry: the
+   * expiry becomes now + TTL once a quorum has confirmed this member still leads (one heartbeat
+   * round, shared by every keep-alive and read of the turn). A lease already past its expiry is
+   * not brought back (TTL 0, as etcd). Any later leader extends every lease by its full TTL when
+   * promoted, so the renewal holds across a leader change; followers learn the new remaining TTLs
+   * from the periodic checkpoints. If leadership moved meanwhile, the renewal goes through the log.
+   */
+  private async renewOnLeader(id: LeaseId, confirm: () => Promise<void>): Promise<number> {
+    const arrived = this.now();
+    const expiry = this.expiryMs.get(id);
+    if (expiry === undefined || expiry <= arrived || this.revokingAtMs.has(id)) return 0;
+    await confirm();
+    const info = this.store().leaseInfo(id);
+    if (!this.primary) return info ? await this.renewThroughLog(id, info.grantedTtl) : 0;
+    const current = this.expiryMs.get(id);
+    if (!info || current === undefined || this.revokingAtMs.has(id)) return 0;
+    this.expiryMs.set(id, Math.max(current, this.now() + info.grantedTtl * 1000));
+    return info.grantedTtl;
+  }
+
+  /** renewThroughLog is keepAlive's log path (see keepAlive): a coalesced full-TTL checkpoint. */
+  private renewThroughLog(id: LeaseId, grantedTtl: number): Promise<number> {
     if (this.renewalWaiters >= this.options.renewalWaitersMax) {
       return Promise.reject(new ConcordError(ErrorCode.TooManyRequests, `too many keep-alives waiting (${this.renewalWaiters})`));
     }
     let renewal = this.proposedRenewals.get(id);
-    if (renewal === undefined || renewal.ttl !== info.grantedTtl) {
+    if (renewal === undefined || renewal.ttl !== grantedTtl) {
       renewal = this.queuedRenewals.get(id);
       if (renewal === undefined) {
-        renewal = { id, ttl: info.grantedTtl, waiters: [] };
+        renewal = { id, ttl: grantedTtl, waiters: [] };
         this.queuedRenewals.set(id, renewal);
         this.scheduleRenewals();
       } else {
         // The lease was revoked and granted again under the same id this turn: renew the live one.
-        renewal.ttl = info.grantedTtl;
+        renewal.ttl = grantedTtl;
       }
     }
     const joined = renewal;

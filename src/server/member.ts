@@ -137,9 +137,10 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     },
     onFatal,
   );
+  // The leader renews leases in memory once a ReadIndex round confirms it still leads.
   const lessor = new Lessor(() => kv.store, Date.now, (command) => group.propose(command), logger, {
     promoteGraceMs: config.electionTimeoutMs,
-  });
+  }, () => group.readBarrier('read-index'));
   kv.onApplied(lessor.onApplied);
   kv.onRestore(lessor.onRestore);
   const compactor = new Compactor(config.autoCompactionMode, config.autoCompactionRetention, () => kv.store,
