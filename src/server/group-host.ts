@@ -162,6 +162,21 @@ export class GroupHost<R> {
     return this.node.raft.role === 'leader';
   }
 
+  /**
+   * unappliedCommands returns the commands of the entries in this member's log after the applied
+   * index (committed or not yet), in log order: what is already ordered before anything proposed
+   * from now on.
+   */
+  unappliedCommands(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const log = this.node.raft.raftLog;
+    if (log.lastIndex() <= this.appliedIndex) return out;
+    for (const e of log.entries(this.appliedIndex + 1, Number.MAX_SAFE_INTEGER)) {
+      if (e.type === EntryType.Normal && e.data.byteLength > 0) out.push(decodeEnvelope(e.data).command);
+    }
+    return out;
+  }
+
   /** applied is the index of the last entry applied to the state machine. */
   applied(): LogIndex {
     return this.appliedIndex;

@@ -1,6 +1,6 @@
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { encodeKvCommand, type KvApplyResult, type KvCommand, type LeaseId, type MvccStore } from '../kv/index.js';
+import { decodeKvCommand, encodeKvCommand, type KvApplyResult, type KvCommand, type LeaseId, type MvccStore } from '../kv/index.js';
 
 /** LessorLimits: timing of lease expiry and checkpoints. */
 export interface LessorOptions {
@@ -26,6 +26,23 @@ export const LESSOR_DEFAULTS: LessorOptions = {
   checkpointsPerCommandMax: 1_000,
   renewalWaitersMax: 65_536,
 };
+
+/**
+ * renewalsIn lists the leases that `commands` (encoded KV commands, e.g. a leader's unapplied log
+ * tail) renew: checkpoints carrying at least the lease's granted TTL.
+ */
+export function renewalsIn(commands: readonly Uint8Array[], store: MvccStore): Set<LeaseId> {
+  const renewed = new Set<LeaseId>();
+  for (const bytes of commands) {
+    const command = decodeKvCommand(bytes);
+    if (command.type !== 'leaseCheckpoint') continue;
+    for (const c of command.request.checkpoints) {
+      const granted = store.leaseInfo(c.id)?.grantedTtl;
+      if (granted !== undefined && c.remainingTtl >= granted) renewed.add(c.id);
+    }
+  }
+  return renewed;
+}
 
 /** RenewalWaiter is one keep-alive waiting for its lease's renewal to be applied. */
 interface RenewalWaiter {
@@ -84,6 +101,14 @@ export class Lessor {
      * every renewal goes through the log.
      */
     private readonly confirmLeadership?: () => Promise<void>,
+    /**
+     * renewalsInLog lists the leases renewed (checkpoints with the full TTL) by entries of the
+     * leader's log after its applied index. An expired lease is revoked only when it is not among
+     * them: a renewal proposed before the expiry and applied after it would otherwise be answered
+     * "renewed" with a revoke already queued behind it. Anything proposed later is ordered after
+     * the revoke, so it finds the lease gone.
+     */
+    private readonly renewalsInLog?: () => ReadonlySet<LeaseId>,
   ) {
     this.options = { ...LESSOR_DEFAULTS, ...options };
   }
@@ -273,8 +298,10 @@ export class Lessor {
   tick(): void {
     if (!this.primary) return;
     const now = this.now();
+    let renewing: ReadonlySet<LeaseId> | undefined;
     for (const [id, expiry] of this.expiryMs) {
       if (expiry > now) continue;
+      if (!this.revokingAtMs.has(id) && this.renewalsInLog && (renewing ??= this.renewalsInLog()).has(id)) continue;
       // Retries back off (revokeRetryMs, doubling, at most revokeRetryMaxMs): a revoke still in a
       // slow pipeline is not proposed again and again, which would only flood the log.
       const revoking = this.revokingAtMs.get(id);

@@ -15,6 +15,7 @@
 import { randomChance, randomInt, type Prng } from '../../src/lib/prng.js';
 import type { LeaseHistory } from '../../src/check/workload-histories.js';
 import { prefixEnd, type MvccStore } from '../../src/kv/index.js';
+import type { LeaseId } from '../../src/kv/index.js';
 import type { KvClients } from './kv-clients.js';
 import { LeaseKeeper, newClientLease, stoppedAt, type ClientLease } from './kv-lease-keeper.js';
 import type { StackWorkload } from './kv-workloads.js';
@@ -77,7 +78,14 @@ export class LeaseWorkload implements StackWorkload {
   private finalInFlight = false;
   private final: { time: number; keys: string[]; keptThrough: Set<LeaseRecord> } | undefined;
 
-  constructor(private readonly kv: KvClients, private readonly prng: Prng, private readonly timing: LeaseTiming) {
+  /**
+   * renewalAppliedAt: the latest simulated time a renewal of the lease (a full-TTL checkpoint)
+   * was applied on any node. A keep-alive the client gave up on may still be applied later, and
+   * then it renews the lease from its apply time (the lessor's contract), so an abandoned lease
+   * ends no earlier than that.
+   */
+  constructor(private readonly kv: KvClients, private readonly prng: Prng, private readonly timing: LeaseTiming,
+    private readonly renewalAppliedAt: (id: LeaseId) => number | undefined = () => undefined) {
     this.keeper = new LeaseKeeper(kv);
     for (let i = 0; i < LEASE_CLIENTS; i++) this.clients.push({ busy: false, record: undefined, putsLeft: 0, holdUntil: 0 });
   }
@@ -248,7 +256,7 @@ export class LeaseWorkload implements StackWorkload {
         const base = { id: r.lease.id.toString(), ttl: r.lease.ttl, keys: r.keys };
         if (r.fate === 'revoked') return { ...base, fate: 'revoked' as const, endedAt: r.endedAt };
         if (final !== undefined && final.keptThrough.has(r)) return { ...base, fate: 'kept' as const, endedAt: null };
-        return { ...base, fate: 'abandoned' as const, endedAt: stoppedAt(r.lease) };
+        return { ...base, fate: 'abandoned' as const, endedAt: Math.max(stoppedAt(r.lease), this.renewalAppliedAt(r.lease.id) ?? 0) };
       }),
       finalRead: final === undefined ? null : { time: final.time, keys: final.keys },
     };

@@ -14,12 +14,12 @@
  * leases expire at a tenth of their TTL while their keep-alives are still being acknowledged.
  */
 import { nullLogger } from '../../src/lib/logger.js';
-import { Lessor } from '../../src/server/lessor.js';
-import { decodeKvCommand, type KvApplyResult } from '../../src/kv/index.js';
-import { RaftError, Role } from '../../src/raft/index.js';
+import { Lessor, renewalsIn } from '../../src/server/lessor.js';
+import { decodeKvCommand, encodeKvCommand, type KvApplyResult, type LeaseId } from '../../src/kv/index.js';
+import { EntryType, RaftError, Role } from '../../src/raft/index.js';
 import { SIM_MS_PER_STEP } from './kv-clients.js';
-import { encodeStackBytes, KvSimStateMachine, type StackFault } from './kv-state-machine.js';
-import { encodeValue } from './state-machine.js';
+import { decodeStackValue, encodeStackBytes, KvSimStateMachine, type StackFault } from './kv-state-machine.js';
+import { decodeValue, encodeValue } from './state-machine.js';
 import type { World } from './world.js';
 
 /** FAST_LEASE_CLOCK_FACTOR: how much faster the lessors' clock runs under the `fast-lease-clock` fault. */
@@ -34,6 +34,8 @@ export class SimLessors {
   private seq = 0;
   /** counts for the run's summary. */
   readonly stats = { revokesProposed: 0, checkpointsProposed: 0 };
+  /** renewalsAppliedAtMs: the latest simulated time a renewal (full-TTL checkpoint) of each lease was applied on any node. */
+  readonly renewalsAppliedAtMs = new Map<LeaseId, number>();
 
   /** promoteGraceMs is the election timeout, as the server configures it. */
   readonly promoteGraceMs: number;
@@ -51,8 +53,19 @@ export class SimLessors {
       (command) => this.propose(sm, command),
       nullLogger,
       { promoteGraceMs: this.promoteGraceMs, revokeRetryMs: LESSOR_REVOKE_RETRY_MS },
+      undefined,
+      () => this.renewalsInLog(sm),
     );
-    sm.onCommandApplied = lessor.onApplied;
+    sm.onCommandApplied = (command, result) => {
+      if (command.type === 'leaseCheckpoint' && result.ok) {
+        const at = this.world.step * SIM_MS_PER_STEP;
+        for (const c of command.request.checkpoints) {
+          const granted = sm.store.leaseInfo(c.id)?.grantedTtl;
+          if (granted !== undefined && c.remainingTtl >= granted) this.renewalsAppliedAtMs.set(c.id, Math.max(this.renewalsAppliedAtMs.get(c.id) ?? 0, at));
+        }
+      }
+      lessor.onApplied(command, result);
+    };
     sm.onRestored = lessor.onRestore;
     this.lessors.set(sm, lessor);
   }
@@ -71,6 +84,20 @@ export class SimLessors {
       const held = new Set(this.world.nodes.map((n) => n.sm));
       for (const sm of [...this.lessors.keys()]) if (!held.has(sm)) this.lessors.delete(sm);
     }
+  }
+
+  /** renewalsInLog: the leases renewed by entries of the node's log after its applied index (as the server's group host reports them). */
+  private renewalsInLog(sm: KvSimStateMachine): ReadonlySet<LeaseId> {
+    const node = this.world.nodes.find((n) => n.sm === sm);
+    const log = node?.raw?.raft.raftLog;
+    if (!node || !log || log.lastIndex() <= sm.appliedIndex) return new Set();
+    const commands: Uint8Array[] = [];
+    for (const e of log.entries(sm.appliedIndex + 1, Number.MAX_SAFE_INTEGER)) {
+      if (e.type !== EntryType.Normal || e.data.byteLength === 0) continue;
+      const decoded = decodeStackValue(decodeValue(e.data));
+      if (decoded) commands.push(encodeKvCommand(decoded.command));
+    }
+    return renewalsIn(commands, sm.store);
   }
 
   /** propose enters a lessor's command into its node's log. */

@@ -52,7 +52,7 @@ export class KvStack {
     this.lessors = new SimLessors(world, electionTicks, fault);
     const tickMs = 10 * SIM_MS_PER_STEP;
     const timing = leaseTiming(electionTicks * tickMs, this.lessors.promoteGraceMs, LESSOR_REVOKE_RETRY_MS, timeoutTicks * tickMs);
-    this.workload = makeWorkload(workloadName, this.clients, prng, world, timing, fault);
+    this.workload = makeWorkload(workloadName, this.clients, prng, world, timing, fault, this.lessors);
   }
 
   /** newStateMachine is every node's state machine in this mode, with its lessor. */
@@ -114,7 +114,7 @@ export class KvStack {
   }
 }
 
-function makeWorkload(name: WorkloadName, clients: KvClients, prng: Prng, world: World, timing: LeaseTiming, fault: StackFault): StackWorkload {
+function makeWorkload(name: WorkloadName, clients: KvClients, prng: Prng, world: World, timing: LeaseTiming, fault: StackFault, lessors: SimLessors): StackWorkload {
   switch (name) {
     case 'register':
       return new RegisterWorkload(clients, prng);
@@ -125,7 +125,7 @@ function makeWorkload(name: WorkloadName, clients: KvClients, prng: Prng, world:
     case 'watch':
       return new WatchWorkload(clients, prng, world);
     case 'lease':
-      return new LeaseWorkload(clients, prng, timing);
+      return new LeaseWorkload(clients, prng, timing, (id) => lessors.renewalsAppliedAtMs.get(id));
     case 'lock':
       return new LockWorkload(clients, prng, timing, fault === 'lock-skips-wait');
     default:

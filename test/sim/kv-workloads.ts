@@ -17,8 +17,8 @@ import { CompareResult, EventType, prefixEnd, type KvApplyResult, type MvccStore
 import type { NodeId } from '../../src/raft/index.js';
 import { storeOf, type KvClients } from './kv-clients.js';
 import { KvSimStateMachine } from './kv-state-machine.js';
-import type { SimNode } from './sim-node.js';
-import { upNodes, type World } from './world.js';
+import { isMember, type SimNode } from './sim-node.js';
+import { currentLeader, upNodes, type World } from './world.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -333,13 +333,15 @@ export class WatchWorkload implements StackWorkload {
       if (w.compacted) continue;
       const a = w.attached;
       const node = a === undefined ? undefined : this.world.nodes[a.node - 1];
-      // Detach when the node went down or replaced its store (restart, snapshot), or now and then to move.
-      if (a !== undefined && (node === undefined || !node.up || storeOf(node) !== a.store || randomChance(prng, 0.01))) {
+      // Detach when the node went down, replaced its store (restart, snapshot) or left the
+      // configuration (a removed node that has not learnt it yet receives nothing more), or now
+      // and then to move.
+      if (a !== undefined && (node === undefined || !node.up || storeOf(node) !== a.store || !this.member(node) || randomChance(prng, 0.01))) {
         if (node?.up && storeOf(node) === a.store) (node.sm as KvSimStateMachine).hub.cancel(a.watchId);
         w.attached = undefined;
       }
       if (w.attached === undefined) {
-        const up = upNodes(this.world).filter((n) => n.raw !== undefined);
+        const up = upNodes(this.world).filter((n) => n.raw !== undefined && this.member(n));
         const target = up[randomInt(prng, Math.max(1, up.length))];
         if (target === undefined) continue;
         const sm = target.sm as KvSimStateMachine;
@@ -361,6 +363,12 @@ export class WatchWorkload implements StackWorkload {
         if (w.attached === undefined) break;
       }
     }
+  }
+
+  /** member: is the node in the current leader's configuration (any node when there is no leader)? */
+  private member(node: SimNode): boolean {
+    const cs = currentLeader(this.world)?.confState;
+    return cs === undefined || isMember(cs, node.id);
   }
 
   private receive(w: SimWatcher, e: WatchEvent): void {
