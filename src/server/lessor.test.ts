@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MvccStore, applyKvCommand, decodeKvCommand, type KvApplyResult, type KvCommand } from '../kv/index.js';
+import { MvccStore, applyKvCommand, decodeKvCommand, encodeKvCommand, type KvApplyResult, type KvCommand } from '../kv/index.js';
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import { nullLogger } from '../lib/logger.js';
-import { Lessor, type LessorOptions } from './lessor.js';
+import { Lessor, leaseTail, type LeaseTail, type LessorOptions } from './lessor.js';
 
 /** HeldProposal is a proposal the test applies (or fails) when it chooses. */
 interface HeldProposal {
@@ -16,8 +16,8 @@ interface HeldProposal {
  * setup builds a lessor over a real MvccStore. Proposals are applied at once, or with `hold` kept
  * in `held` until the test applies or fails them (a proposal in flight).
  */
-function setup(options: Partial<LessorOptions> & { hold?: boolean; confirm?: () => Promise<void> } = {}) {
-  const { hold = false, confirm, ...lessorOptions } = options;
+function setup(options: Partial<LessorOptions> & { hold?: boolean; confirm?: () => Promise<void>; tail?: () => LeaseTail } = {}) {
+  const { hold = false, confirm, tail, ...lessorOptions } = options;
   const store = new MvccStore({ limits: { leaseTtlSecondsMin: 1 } });
   let nowMs = 1_000_000;
   const proposals: KvCommand[] = [];
@@ -37,7 +37,7 @@ function setup(options: Partial<LessorOptions> & { hold?: boolean; confirm?: () 
     });
   };
   lessor = new Lessor(() => store, () => nowMs, propose, nullLogger,
-    { checkpointIntervalMs: 5_000, promoteGraceMs: 1_000, ...lessorOptions }, confirm);
+    { checkpointIntervalMs: 5_000, promoteGraceMs: 1_000, ...lessorOptions }, confirm, tail);
   const grant = (ttl: number): bigint => {
     const r = apply({ type: 'leaseGrant', request: { ttl } });
     assert.ok(r.ok && r.result.type === 'leaseGrant');
@@ -326,4 +326,31 @@ test('with in-memory renewals a new leader gives every lease its full TTL', () =
   logOnly.advance(29_500);
   logOnly.lessor.setPrimary(true);
   assert.equal(logOnly.lessor.remainingTtlSeconds(other), 1, 'without them, only the promotion grace');
+});
+
+test('an expired lease is not revoked behind a renewal still in the leader\'s log, nor re-revoked while its revoke is there', () => {
+  let tailCommands: KvCommand[] = [];
+  const env = setup({ hold: true, revokeRetryMs: 1_000, revokeRetryMaxMs: 2_000, tail: () => leaseTail(tailCommands.map(encodeKvCommand), env.store) });
+  const { lessor, proposals, grant, advance } = env;
+  lessor.setPrimary(true);
+  const id = grant(5);
+  advance(6_000);
+  tailCommands = [{ type: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: 5 }] } }];
+  lessor.tick();
+  assert.equal(proposals.filter((p) => p.type === 'leaseRevoke').length, 0, 'a renewal is queued: it applies first and is answered');
+  // A periodic checkpoint (less than the TTL) in the tail is no renewal.
+  tailCommands = [{ type: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: 1 }] } }];
+  lessor.tick();
+  assert.equal(proposals.filter((p) => p.type === 'leaseRevoke').length, 1);
+  // The revoke sits in the tail (a slow pipeline): not proposed again, however long it takes.
+  tailCommands = [{ type: 'leaseRevoke', request: { id } }];
+  for (let t = 0; t < 100; t++) {
+    advance(100);
+    lessor.tick();
+  }
+  assert.equal(proposals.filter((p) => p.type === 'leaseRevoke').length, 1, 'no duplicate revokes into a slow pipeline');
+  // Gone from the tail without applying (lost with a leader change): proposed again.
+  tailCommands = [];
+  lessor.tick();
+  assert.equal(proposals.filter((p) => p.type === 'leaseRevoke').length, 2);
 });

@@ -27,21 +27,28 @@ export const LESSOR_DEFAULTS: LessorOptions = {
   renewalWaitersMax: 65_536,
 };
 
-/**
- * renewalsIn lists the leases that `commands` (encoded KV commands, e.g. a leader's unapplied log
- * tail) renew: checkpoints carrying at least the lease's granted TTL.
- */
-export function renewalsIn(commands: readonly Uint8Array[], store: MvccStore): Set<LeaseId> {
+/** LeaseTail is what a leader's unapplied log tail holds for leases. */
+export interface LeaseTail {
+  /** renewed: leases with a renewal (a checkpoint carrying at least the granted TTL). */
+  readonly renewed: ReadonlySet<LeaseId>;
+  /** revoked: leases with a revoke. */
+  readonly revoked: ReadonlySet<LeaseId>;
+}
+
+/** leaseTail reads `commands` (encoded KV commands, e.g. a leader's unapplied log tail). */
+export function leaseTail(commands: readonly Uint8Array[], store: MvccStore): LeaseTail {
   const renewed = new Set<LeaseId>();
+  const revoked = new Set<LeaseId>();
   for (const bytes of commands) {
     const command = decodeKvCommand(bytes);
+    if (command.type === 'leaseRevoke') revoked.add(command.request.id);
     if (command.type !== 'leaseCheckpoint') continue;
     for (const c of command.request.checkpoints) {
       const granted = store.leaseInfo(c.id)?.grantedTtl;
       if (granted !== undefined && c.remainingTtl >= granted) renewed.add(c.id);
     }
   }
-  return renewed;
+  return { renewed, revoked };
 }
 
 /** RenewalWaiter is one keep-alive waiting for its lease's renewal to be applied. */
@@ -102,13 +109,13 @@ export class Lessor {
      */
     private readonly confirmLeadership?: () => Promise<void>,
     /**
-     * renewalsInLog lists the leases renewed (checkpoints with the full TTL) by entries of the
-     * leader's log after its applied index. An expired lease is revoked only when it is not among
-     * them: a renewal proposed before the expiry and applied after it would otherwise be answered
-     * "renewed" with a revoke already queued behind it. Anything proposed later is ordered after
-     * the revoke, so it finds the lease gone.
+     * logTail reads the leader's log after its applied index. An expired lease is revoked only
+     * when no renewal of it is there: a renewal proposed before the expiry and applied after it
+     * would otherwise be answered "renewed" with a revoke already queued behind it (anything
+     * proposed later is ordered after the revoke, so it finds the lease gone). And a revoke is not
+     * proposed again while one is still there, on its way through a slow pipeline.
      */
-    private readonly renewalsInLog?: () => ReadonlySet<LeaseId>,
+    private readonly logTail?: () => LeaseTail,
   ) {
     this.options = { ...LESSOR_DEFAULTS, ...options };
   }
@@ -298,10 +305,14 @@ export class Lessor {
   tick(): void {
     if (!this.primary) return;
     const now = this.now();
-    let renewing: ReadonlySet<LeaseId> | undefined;
+    let tail: LeaseTail | undefined;
     for (const [id, expiry] of this.expiryMs) {
       if (expiry > now) continue;
-      if (!this.revokingAtMs.has(id) && this.renewalsInLog && (renewing ??= this.renewalsInLog()).has(id)) continue;
+      if (this.logTail) {
+        tail ??= this.logTail();
+        if (!this.revokingAtMs.has(id) && tail.renewed.has(id)) continue;
+        if (tail.revoked.has(id)) continue;
+      }
       // Retries back off (revokeRetryMs, doubling, at most revokeRetryMaxMs): a revoke still in a
       // slow pipeline is not proposed again and again, which would only flood the log.
       const revoking = this.revokingAtMs.get(id);

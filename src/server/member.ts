@@ -17,7 +17,7 @@ import { GroupHost } from './group-host.js';
 import { handleInternalApi } from './internal-client-api.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { Compactor } from './compactor.js';
-import { Lessor, renewalsIn } from './lessor.js';
+import { Lessor, leaseTail } from './lessor.js';
 import { MemberBackend } from './member-backend.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { ConfigError, formatUrl, urlPort } from './config.js';
@@ -140,7 +140,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
   // The leader renews leases in memory once a ReadIndex round confirms it still leads.
   const lessor = new Lessor(() => kv.store, Date.now, (command) => group.propose(command), logger, {
     promoteGraceMs: config.electionTimeoutMs,
-  }, () => group.readBarrier('read-index'), () => renewalsIn(group.unappliedCommands(), kv.store));
+  }, () => group.readBarrier('read-index'), () => leaseTail(group.unappliedCommands(), kv.store));
   kv.onApplied(lessor.onApplied);
   kv.onRestore(lessor.onRestore);
   const compactor = new Compactor(config.autoCompactionMode, config.autoCompactionRetention, () => kv.store,

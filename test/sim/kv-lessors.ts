@@ -14,7 +14,7 @@
  * leases expire at a tenth of their TTL while their keep-alives are still being acknowledged.
  */
 import { nullLogger } from '../../src/lib/logger.js';
-import { Lessor, renewalsIn } from '../../src/server/lessor.js';
+import { Lessor, leaseTail, type LeaseTail } from '../../src/server/lessor.js';
 import { decodeKvCommand, encodeKvCommand, type KvApplyResult, type LeaseId } from '../../src/kv/index.js';
 import { EntryType, RaftError, Role } from '../../src/raft/index.js';
 import { SIM_MS_PER_STEP } from './kv-clients.js';
@@ -54,7 +54,7 @@ export class SimLessors {
       nullLogger,
       { promoteGraceMs: this.promoteGraceMs, revokeRetryMs: LESSOR_REVOKE_RETRY_MS },
       undefined,
-      () => this.renewalsInLog(sm),
+      () => this.logTail(sm),
     );
     sm.onCommandApplied = (command, result) => {
       if (command.type === 'leaseCheckpoint' && result.ok) {
@@ -86,18 +86,18 @@ export class SimLessors {
     }
   }
 
-  /** renewalsInLog: the leases renewed by entries of the node's log after its applied index (as the server's group host reports them). */
-  private renewalsInLog(sm: KvSimStateMachine): ReadonlySet<LeaseId> {
+  /** logTail: the lease renewals and revokes in the node's log after its applied index (as the server's group host reports them). */
+  private logTail(sm: KvSimStateMachine): LeaseTail {
     const node = this.world.nodes.find((n) => n.sm === sm);
     const log = node?.raw?.raft.raftLog;
-    if (!node || !log || log.lastIndex() <= sm.appliedIndex) return new Set();
+    if (!node || !log || log.lastIndex() <= sm.appliedIndex) return { renewed: new Set(), revoked: new Set() };
     const commands: Uint8Array[] = [];
     for (const e of log.entries(sm.appliedIndex + 1, Number.MAX_SAFE_INTEGER)) {
       if (e.type !== EntryType.Normal || e.data.byteLength === 0) continue;
       const decoded = decodeStackValue(decodeValue(e.data));
       if (decoded) commands.push(encodeKvCommand(decoded.command));
     }
-    return renewalsIn(commands, sm.store);
+    return leaseTail(commands, sm.store);
   }
 
   /** propose enters a lessor's command into its node's log. */
