@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MvccStore, applyKvCommand, decodeKvCommand, encodeKvCommand, type KvApplyResult, type KvCommand } from '../kv/index.js';
+import { MvccStore, applyKvCommand, decodeKvCommand, type KvApplyResult, type KvCommand } from '../kv/index.js';
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import { nullLogger } from '../lib/logger.js';
 import { Lessor, leaseTail, type LeaseTail, type LessorOptions } from './lessor.js';
@@ -330,7 +330,7 @@ test('with in-memory renewals a new leader gives every lease its full TTL', () =
 
 test('an expired lease is not revoked behind a renewal still in the leader\'s log, nor re-revoked while its revoke is there', () => {
   let tailCommands: KvCommand[] = [];
-  const env = setup({ hold: true, revokeRetryMs: 1_000, revokeRetryMaxMs: 2_000, tail: () => leaseTail(tailCommands.map(encodeKvCommand), env.store) });
+  const env = setup({ hold: true, revokeRetryMs: 1_000, revokeRetryMaxMs: 2_000, tail: () => leaseTail(tailCommands, env.store) });
   const { lessor, proposals, grant, advance } = env;
   lessor.setPrimary(true);
   const id = grant(5);

@@ -1,6 +1,6 @@
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { decodeKvCommand, encodeKvCommand, type KvApplyResult, type KvCommand, type LeaseId, type MvccStore } from '../kv/index.js';
+import { encodeKvCommand, type KvApplyResult, type KvCommand, type LeaseId, type MvccStore } from '../kv/index.js';
 
 /** LessorLimits: timing of lease expiry and checkpoints. */
 export interface LessorOptions {
@@ -35,12 +35,11 @@ export interface LeaseTail {
   readonly revoked: ReadonlySet<LeaseId>;
 }
 
-/** leaseTail reads `commands` (encoded KV commands, e.g. a leader's unapplied log tail). */
-export function leaseTail(commands: readonly Uint8Array[], store: MvccStore): LeaseTail {
+/** leaseTail reads `commands` (e.g. a leader's unapplied log tail, decoded). */
+export function leaseTail(commands: Iterable<KvCommand>, store: MvccStore): LeaseTail {
   const renewed = new Set<LeaseId>();
   const revoked = new Set<LeaseId>();
-  for (const bytes of commands) {
-    const command = decodeKvCommand(bytes);
+  for (const command of commands) {
     if (command.type === 'leaseRevoke') revoked.add(command.request.id);
     if (command.type !== 'leaseCheckpoint') continue;
     for (const c of command.request.checkpoints) {

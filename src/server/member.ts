@@ -8,7 +8,7 @@ import { createEtcdApi, toGrpcError, type MemberInfo } from '../api/etcd/index.j
 import { ClientPortServer } from '../api/grpc/grpc-server.js';
 import { grpcOverheadBytes } from '../api/grpc/limits.js';
 import { registerServingMetrics } from '../api/http/serving-metrics.js';
-import type { KvApplyResult } from '../kv/index.js';
+import { decodeKvCommand, type KvApplyResult } from '../kv/index.js';
 import { bootstrapLog, type ConfState, type NodeId } from '../raft/index.js';
 import { DiskStorage } from '../storage/disk-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
@@ -140,7 +140,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
   // The leader renews leases in memory once a ReadIndex round confirms it still leads.
   const lessor = new Lessor(() => kv.store, Date.now, (command) => group.propose(command), logger, {
     promoteGraceMs: config.electionTimeoutMs,
-  }, () => group.readBarrier('read-index'), () => leaseTail(group.unappliedCommands(), kv.store));
+  }, () => group.readBarrier('read-index'), () => leaseTail(group.unappliedCommands().map((bytes) => decodeKvCommand(bytes)), kv.store));
   kv.onApplied(lessor.onApplied);
   kv.onRestore(lessor.onRestore);
   const compactor = new Compactor(config.autoCompactionMode, config.autoCompactionRetention, () => kv.store,

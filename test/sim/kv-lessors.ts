@@ -15,7 +15,7 @@
  */
 import { nullLogger } from '../../src/lib/logger.js';
 import { Lessor, leaseTail, type LeaseTail } from '../../src/server/lessor.js';
-import { decodeKvCommand, encodeKvCommand, type KvApplyResult, type LeaseId } from '../../src/kv/index.js';
+import { decodeKvCommand, type KvApplyResult, type KvCommand, type LeaseId } from '../../src/kv/index.js';
 import { EntryType, RaftError, Role } from '../../src/raft/index.js';
 import { SIM_MS_PER_STEP } from './kv-clients.js';
 import { decodeStackValue, encodeStackBytes, KvSimStateMachine, type StackFault } from './kv-state-machine.js';
@@ -91,11 +91,11 @@ export class SimLessors {
     const node = this.world.nodes.find((n) => n.sm === sm);
     const log = node?.raw?.raft.raftLog;
     if (!node || !log || log.lastIndex() <= sm.appliedIndex) return { renewed: new Set(), revoked: new Set() };
-    const commands: Uint8Array[] = [];
+    const commands: KvCommand[] = [];
     for (const e of log.entries(sm.appliedIndex + 1, Number.MAX_SAFE_INTEGER)) {
       if (e.type !== EntryType.Normal || e.data.byteLength === 0) continue;
       const decoded = decodeStackValue(decodeValue(e.data));
-      if (decoded) commands.push(encodeKvCommand(decoded.command));
+      if (decoded) commands.push(decoded.command);
     }
     return leaseTail(commands, sm.store);
   }
