@@ -160,6 +160,22 @@ describe('client membership and service discovery', { concurrency: false }, () =
     const d = await client.register(service, 'd', { v: 1 }, { ttl: 10 });
     const compactedAt = (await client.getRange(`services/${service}/`)).header.revision;
     await client.compact(compactedAt);
+    // Every member must have applied the compaction before the iterator resumes: a member still
+    // behind would (correctly) stream the changes as plain events instead of a re-read.
+    for (const endpoint of endpointsOf(cluster)) {
+      const one = new Concord({ endpoints: [endpoint] });
+      try {
+        await waitFor(`${endpoint} to apply the compaction`, 10_000, async () => {
+          try {
+            await one.getRange(`services/${service}/`, { consistency: 'serializable', revision: compactedAt - 1 });
+            return false;
+          } catch (error) {
+            if ((error as Error).message.includes('compacted')) return true;
+            throw error;
+          }
+        });
+      } finally { one.close(); }
+    }
 
     const diff = [await next(), await next(), await next(), await next(), await next()];
     assert.deepEqual(diff.map((e) => [e.type, e.instance, e.metadata]), [
