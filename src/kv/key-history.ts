@@ -1,5 +1,5 @@
 import { assert } from '../lib/assert.js';
-import { NO_LEASE, type KeyValue } from './types.js';
+import { NO_LEASE, type KeyValue, type LeaseId } from './types.js';
 
 /**
  * KeyWrite is one write to a key at revision (main, sub): a put (`kv`) or a delete (`kv` null,
@@ -11,29 +11,76 @@ export interface KeyWrite {
   readonly kv: KeyValue | null;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * StoredWrite is how the store keeps a write: one object that is both the KeyWrite and, for a
+ * put, the KeyValue it wrote (for a delete, the kv etcd reports in the DELETE event: the key, the
+ * deleting revision, version 0). `key` is the history's key (shared by all its writes); a put
+ * has version >= 1, a tombstone version 0. The store alone may move `key` and `value` to a new
+ * copy of the same bytes (compaction repacks them); nothing else about a write ever changes.
+ */
+export class StoredWrite implements KeyWrite, KeyValue {
+  constructor(
+    public key: Uint8Array,
+    readonly createRevision: number,
+    readonly modRevision: number,
+    readonly version: number,
+    public value: Uint8Array,
+    readonly lease: LeaseId,
+    readonly sub: number,
+  ) {}
+
+  /** put is a live version of `key` written at (main, sub). */
+  static put(key: Uint8Array, main: number, sub: number, createRevision: number, version: number, value: Uint8Array, lease: LeaseId): StoredWrite {
+    assert(version >= 1, 'a put has version >= 1');
+    return new StoredWrite(key, createRevision, main, version, value, lease === NO_LEASE ? NO_LEASE : lease, sub);
+  }
+
+  /** tombstone is a delete of `key` at (main, sub). */
+  static tombstone(key: Uint8Array, main: number, sub: number): StoredWrite {
+    return new StoredWrite(key, 0, main, 0, EMPTY, NO_LEASE, sub);
+  }
+
+  get main(): number {
+    return this.modRevision;
+  }
+
+  get kv(): KeyValue | null {
+    return this.version > 0 ? this : null;
+  }
+}
+
 /**
  * KeyHistory holds every retained write to one key in (main, sub) order. It plays the role of
  * etcd's keyIndex and the backend's revision records at once: the state of the key at revision R
  * is its last write with main <= R (absent if that is a tombstone or there is none).
  * Invariant: `writes` is strictly increasing in (main, sub) and never empty while indexed.
+ * Short histories (most keys have one or two writes) are kept in exactly sized arrays.
  */
 export class KeyHistory {
-  readonly writes: KeyWrite[] = [];
+  private list: StoredWrite[] = NO_WRITES;
 
-  constructor(readonly key: Uint8Array, readonly id: string) {}
+  constructor(public key: Uint8Array, readonly id: string) {}
+
+  /** writes lists the retained writes, oldest first (do not modify). */
+  get writes(): readonly StoredWrite[] {
+    return this.list;
+  }
 
   /** latest is the newest write. */
-  latest(): KeyWrite | undefined {
-    return this.writes[this.writes.length - 1];
+  latest(): StoredWrite | undefined {
+    return this.list[this.list.length - 1];
   }
 
   /** indexAt returns the index of the last write with main <= revision, or -1. */
   indexAt(revision: number): number {
+    const writes = this.list;
     let lo = 0;
-    let hi = this.writes.length; // first index with main > revision
+    let hi = writes.length; // first index with main > revision
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.writes[mid]!.main <= revision) lo = mid + 1;
+      if (writes[mid]!.modRevision <= revision) lo = mid + 1;
       else hi = mid;
     }
     return lo - 1;
@@ -42,14 +89,14 @@ export class KeyHistory {
   /** at returns the live version of the key at `revision`, if any. */
   at(revision: number): KeyValue | undefined {
     const i = this.indexAt(revision);
-    return i < 0 ? undefined : this.writes[i]!.kv ?? undefined;
+    return i < 0 ? undefined : this.list[i]!.kv ?? undefined;
   }
 
   /** indexOf finds the write at exactly (main, sub), or -1. */
   indexOf(main: number, sub: number): number {
     let i = this.indexAt(main);
-    while (i >= 0 && this.writes[i]!.main === main) {
-      if (this.writes[i]!.sub === sub) return i;
+    while (i >= 0 && this.list[i]!.modRevision === main) {
+      if (this.list[i]!.sub === sub) return i;
       i--;
     }
     return -1;
@@ -57,15 +104,24 @@ export class KeyHistory {
 
   /** previousVersion is the live version just before write `index` (the event's prevKv). */
   previousVersion(index: number): KeyValue | undefined {
-    return index > 0 ? this.writes[index - 1]!.kv ?? undefined : undefined;
+    return index > 0 ? this.list[index - 1]!.kv ?? undefined : undefined;
   }
 
   /** append records a write; (main, sub) must be above every existing write. */
-  append(write: KeyWrite): void {
+  append(write: StoredWrite): void {
     const last = this.latest();
     assert(last === undefined || write.main > last.main || (write.main === last.main && write.sub > last.sub),
       'key writes must be appended in revision order');
-    this.writes.push(write);
+    const n = this.list.length;
+    if (n < EXACT_WRITES_MAX) {
+      // push would reserve room for 17 more writes; copy instead while the history is short.
+      const next = new Array<StoredWrite>(n + 1);
+      for (let i = 0; i < n; i++) next[i] = this.list[i]!;
+      next[n] = write;
+      this.list = next;
+    } else {
+      this.list.push(write);
+    }
   }
 
   /**
@@ -73,19 +129,21 @@ export class KeyHistory {
    * with main < compactRevision, except the last of them when it is a live version and no write
    * sits exactly at compactRevision. Returns the dropped writes (for size accounting).
    */
-  compact(compactRevision: number): KeyWrite[] {
+  compact(compactRevision: number): StoredWrite[] {
     const firstAtOrAbove = this.indexAt(compactRevision - 1) + 1;
     let keepFrom = firstAtOrAbove;
-    const lastBelow = this.writes[firstAtOrAbove - 1];
-    const atCompact = this.writes[firstAtOrAbove];
+    const lastBelow = this.list[firstAtOrAbove - 1];
+    const atCompact = this.list[firstAtOrAbove];
     if (lastBelow !== undefined && lastBelow.kv !== null && (atCompact === undefined || atCompact.main !== compactRevision)) {
       keepFrom = firstAtOrAbove - 1;
     }
-    return this.writes.splice(0, keepFrom);
+    if (keepFrom === 0) return [];
+    const dropped = this.list.slice(0, keepFrom);
+    this.list = this.list.slice(keepFrom);
+    return dropped;
   }
 }
 
-/** tombstoneKv is the kv etcd reports for a DELETE event: the key and the deleting revision. */
-export function tombstoneKv(key: Uint8Array, main: number): KeyValue {
-  return { key, createRevision: 0, modRevision: main, version: 0, value: new Uint8Array(0), lease: NO_LEASE };
-}
+/** EXACT_WRITES_MAX: histories shorter than this are copied on append instead of grown. */
+const EXACT_WRITES_MAX = 8;
+const NO_WRITES: StoredWrite[] = [];

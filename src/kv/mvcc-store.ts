@@ -1,6 +1,7 @@
 import { assert } from '../lib/assert.js';
 import { keySpan, keyString, type KeySpan } from './bytes.js';
-import { KeyHistory, tombstoneKv, type KeyWrite } from './key-history.js';
+import { ByteSlab } from './byte-slab.js';
+import { KeyHistory, StoredWrite, type KeyWrite } from './key-history.js';
 import { KvError, KvErrorCode, kvError } from './kv-errors.js';
 import { checkKvLimits, KV_ENTRY_OVERHEAD_BYTES, KV_LEASE_OVERHEAD_BYTES, KV_LIMITS_DEFAULT, type KvLimits } from './kv-limits.js';
 import { INT64_MAX, INT64_MIN, LeaseTable } from './lease-table.js';
@@ -75,6 +76,8 @@ export class MvccStore {
   private keys: OrderedMap<string, KeyHistory> = new OrderedMap();
   /** revisionLog lists the writes of main revisions >= compactRevision, in revision order. */
   private readonly revisionLog = new RevisionLog();
+  /** bytes holds the keys and values of the retained writes, packed (see byte-slab.ts). */
+  private bytes = new ByteSlab();
   private current = 1;
   private compacted = 0;
   private readonly leases = new LeaseTable();
@@ -235,12 +238,41 @@ export class MvccStore {
     this.compacted = r.revision;
     const emptied: string[] = [];
     this.keys.forEachPair((id, history) => {
-      for (const dropped of history.compact(r.revision)) this.size -= this.writeBytes(history, dropped);
-      if (history.writes.length === 0) emptied.push(id);
+      for (const dropped of history.compact(r.revision)) {
+        this.size -= this.writeBytes(history, dropped);
+        // A value a later write shares (ignoreValue) is released early: its chunk only looks sparser.
+        this.bytes.release(dropped.value);
+      }
+      if (history.writes.length === 0) {
+        this.bytes.release(history.key);
+        emptied.push(id);
+      }
     });
     for (const id of emptied) this.keys.delete(id);
     this.revisionLog.dropBelow(r.revision);
+    this.repack();
     return { ok: true, response: { header: { revision: this.current } }, events: [] };
+  }
+
+  /**
+   * repack copies the keys and values that sit in mostly released slab chunks into fresh ones,
+   * so that a few long-lived writes do not hold whole chunks of compacted ones in memory.
+   */
+  private repack(): void {
+    const bytes = this.bytes;
+    this.keys.forEachPair((_id, history) => {
+      if (bytes.isSparse(history.key)) {
+        bytes.release(history.key);
+        history.key = bytes.copy(history.key);
+        for (const write of history.writes) write.key = history.key;
+      }
+      for (const write of history.writes) {
+        if (write.value.length > 0 && bytes.isSparse(write.value)) {
+          bytes.release(write.value);
+          write.value = bytes.copy(write.value);
+        }
+      }
+    });
   }
 
   private applyPut(batch: WriteBatch, r: PutRequest): PutResponse {
@@ -249,12 +281,12 @@ export class MvccStore {
     const prev = history?.latest()?.kv ?? undefined;
     // Checked before the request ran; an etcd-accepted overlap (a from-key delete earlier in the
     // same txn) can still remove the key, so fall back to empty value and no lease then.
-    // The store keeps its own copy of the key and value (a request's bytes may be views of a
-    // buffer its caller reuses).
-    const value = r.ignoreValue === true ? prev?.value ?? EMPTY : r.value?.slice() ?? EMPTY;
+    // The store keeps its own copy of the key and value, packed in its slab (a request's bytes
+    // may be views of a buffer its caller reuses, or of a whole log entry).
+    const value = r.ignoreValue === true ? prev?.value ?? EMPTY : this.bytes.copy(r.value ?? EMPTY);
     const lease = r.ignoreLease === true ? prev?.lease ?? NO_LEASE : r.lease ?? NO_LEASE;
     if (history === undefined) {
-      history = new KeyHistory(r.key.slice(), id);
+      history = new KeyHistory(this.bytes.copy(r.key), id);
       this.keys.set(id, history);
     }
     this.writePut(batch, history, prev, value, lease);
@@ -274,17 +306,10 @@ export class MvccStore {
   /** writePut records a put to `history`, whose live version is `prev`. */
   private writePut(batch: WriteBatch, history: KeyHistory, prev: KeyValue | undefined, value: Uint8Array, lease: LeaseId): void {
     const id = history.id;
-    const kv: KeyValue = {
-      key: history.key,
-      createRevision: prev?.createRevision ?? batch.main,
-      modRevision: batch.main,
-      version: (prev?.version ?? 0) + 1,
-      value,
-      lease,
-    };
+    const kv = StoredWrite.put(history.key, batch.main, batch.sub++, prev?.createRevision ?? batch.main, (prev?.version ?? 0) + 1, value, lease);
     if (prev !== undefined && prev.lease !== NO_LEASE) this.leases.detach(prev.lease, id);
     if (lease !== NO_LEASE) this.leases.attach(lease, id);
-    this.record(batch, history, kv);
+    this.record(history, kv);
     batch.events.push(prev === undefined ? { type: EventType.Put, kv } : { type: EventType.Put, kv, prevKv: prev });
   }
 
@@ -304,18 +329,18 @@ export class MvccStore {
     return live.map((history) => {
       const prev = history.latest()!.kv!;
       if (prev.lease !== NO_LEASE) this.leases.detach(prev.lease, history.id);
-      const write = this.record(batch, history, null);
-      batch.events.push({ type: EventType.Delete, kv: tombstoneKv(history.key, write.main), prevKv: prev });
+      const write = StoredWrite.tombstone(history.key, batch.main, batch.sub++);
+      this.record(history, write);
+      // The tombstone is the kv etcd reports for a DELETE: the key, the deleting revision, version 0.
+      batch.events.push({ type: EventType.Delete, kv: write, prevKv: prev });
       return prev;
     });
   }
 
-  private record(batch: WriteBatch, history: KeyHistory, kv: KeyValue | null): KeyWrite {
-    const write: KeyWrite = { main: batch.main, sub: batch.sub++, kv };
+  private record(history: KeyHistory, write: StoredWrite): void {
     history.append(write);
     this.revisionLog.append(history, write);
     this.size += this.writeBytes(history, write);
-    return write;
   }
 
   private writeBytes(history: KeyHistory, write: KeyWrite): number {
@@ -503,7 +528,7 @@ export class MvccStore {
       const index = history.indexOf(write.main, write.sub);
       assert(index >= 0, 'history lists retained writes');
       const prevKv = history.previousVersion(index);
-      const kv = write.kv ?? tombstoneKv(history.key, write.main);
+      const kv: KeyValue = write.kv ?? (write as StoredWrite);
       const type = write.kv === null ? EventType.Delete : EventType.Put;
       events.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
     }
@@ -529,6 +554,7 @@ export class MvccStore {
   /** importState replaces the whole state (snapshot restore); asserts the state is well formed. */
   importState(state: StoreState): void {
     this.keys = new OrderedMap();
+    this.bytes = new ByteSlab();
     this.revisionLog.clear();
     this.leases.clear();
     this.size = 0;
@@ -547,12 +573,15 @@ export class MvccStore {
       assert(previousId === undefined || id > previousId, 'snapshot keys in order');
       assert(k.writes.length > 0, 'snapshot key with no writes');
       previousId = id;
-      const history = new KeyHistory(k.key, id);
+      const history = new KeyHistory(this.bytes.copy(k.key), id);
       for (const w of k.writes) {
         assert(w.main <= this.current, 'write above the current revision');
-        history.append(w);
-        this.size += this.writeBytes(history, w);
-        if (w.main >= this.compacted) changes.push({ history, write: w });
+        const kv = w.kv;
+        const stored = kv === null ? StoredWrite.tombstone(history.key, w.main, w.sub)
+          : StoredWrite.put(history.key, w.main, w.sub, kv.createRevision, kv.version, this.bytes.copy(kv.value), kv.lease);
+        history.append(stored);
+        this.size += this.writeBytes(history, stored);
+        if (stored.main >= this.compacted) changes.push({ history, write: stored });
       }
       const latest = history.latest()!.kv;
       if (latest !== null && latest.lease !== NO_LEASE) this.leases.attach(latest.lease, id);

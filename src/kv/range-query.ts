@@ -37,7 +37,11 @@ export function finishRange(r: RangeRequest, kvs: KeyValue[]): { kvs: KeyValue[]
     out = out.slice(0, limit);
     more = true;
   }
-  if (r.keysOnly === true) out = out.map((kv) => ({ ...kv, value: new Uint8Array(0) }));
+  if (r.keysOnly === true) {
+    out = out.map((kv) => ({
+      key: kv.key, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, value: new Uint8Array(0), lease: kv.lease,
+    }));
+  }
   return { kvs: out, more };
 }
 

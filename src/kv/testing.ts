@@ -36,3 +36,19 @@ export function brief(kv: KeyValue): string {
   return `${str(kv.key)}=${str(kv.value)}@${kv.createRevision}/${kv.modRevision}/${kv.version}` +
     (kv.lease !== 0n ? `~${kv.lease}` : '');
 }
+
+/**
+ * plainKvs copies `value` with every KeyValue in it reduced to a plain object of its six fields
+ * (the store hands out its own write records, which carry their sub-revision too), so that
+ * results from a store and results decoded from bytes compare with strict deep equality.
+ */
+export function plainKvs<T>(value: T): T {
+  if (value instanceof Uint8Array || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(plainKvs) as T;
+  const o = value as Record<string, unknown>;
+  if (o.key instanceof Uint8Array && typeof o.modRevision === 'number' && o.value instanceof Uint8Array) {
+    const kv = value as unknown as KeyValue;
+    return { key: kv.key, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, value: kv.value, lease: kv.lease } as T;
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plainKvs(v)])) as T;
+}
