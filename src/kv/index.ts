@@ -19,7 +19,7 @@ export {
   type CommandSession, type SessionRecord, type SessionState,
 } from './session-table.js';
 export {
-  encodeStoreSnapshot, encodeStoreState, decodeStoreState, restoreStoreSnapshot, STORE_SNAPSHOT_VERSION,
+  encodeStoreSnapshot, encodeStoreState, decodeStoreState, restoreStoreSnapshot, StoreSnapshotEncoder, STORE_SNAPSHOT_VERSION,
 } from './store-snapshot.js';
 export { hashStore, hashKv, type HashKvResponse } from './store-hash.js';
 export { WatchHub, type WatchCreateRequest, type WatchResponse, type WatchHubOptions, type WatcherId } from './watch-hub.js';

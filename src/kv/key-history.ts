@@ -68,6 +68,14 @@ export class KeyHistory {
     return this.list;
   }
 
+  /**
+   * capture returns the retained writes as an array no later call changes (a short history's
+   * array is replaced, never modified, so it is shared; a long one is copied).
+   */
+  capture(): readonly StoredWrite[] {
+    return this.list.length < EXACT_WRITES_MAX ? this.list : this.list.slice();
+  }
+
   /** latest is the newest write. */
   latest(): StoredWrite | undefined {
     return this.list[this.list.length - 1];

@@ -538,7 +538,7 @@ export class MvccStore {
   /** exportState returns the replicated state in canonical order (shares immutable records). */
   exportState(): StoreState {
     const keys: { key: Uint8Array; writes: readonly KeyWrite[] }[] = [];
-    this.keys.forEachPair((_id, history) => { keys.push({ key: history.key, writes: history.writes.slice() }); });
+    this.keys.forEachPair((_id, history) => { keys.push({ key: history.key, writes: history.capture() }); });
     return {
       currentRevision: this.current,
       compactRevision: this.compacted,

@@ -1,5 +1,6 @@
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
-import { crc32c } from '../lib/crc32c.js';
+import { assert } from '../lib/assert.js';
+import { CRC32C_START, crc32c, crc32cFinish, crc32cUpdate } from '../lib/crc32c.js';
 import { compareBytes } from './bytes.js';
 import { readCount, readEnum, readI64, readU64, writeU64 } from './codec-fields.js';
 import type { KeyWrite } from './key-history.js';
@@ -30,37 +31,99 @@ export function encodeStoreSnapshot(store: MvccStore): Uint8Array {
 }
 
 export function encodeStoreState(state: StoreState): Uint8Array {
-  const w = new BinaryWriter(4096);
-  w.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(state.currentRevision).u53(state.compactRevision);
-  w.u32(state.keys.length);
-  for (const k of state.keys) {
-    w.bytes(k.key).u32(k.writes.length);
-    for (const write of k.writes) {
-      w.u53(write.main).u32(write.sub).bool(write.kv !== null);
-      if (write.kv !== null) {
-        w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
-        writeU64(w, write.kv.lease);
-      }
-    }
-  }
-  w.u32(state.leases.length);
-  for (const l of state.leases) {
-    writeU64(w, l.id);
-    w.u53(l.grantedTtl).u53(l.remainingTtl);
-  }
-  writeU64(w, state.leaseGeneratorState);
-  w.u32(state.alarms.length);
-  for (const a of state.alarms) {
-    writeU64(w, a.memberId);
-    w.u8(a.alarm);
-  }
-  w.u32(state.sequencers.length);
-  for (const c of state.sequencers) w.bytes(c.name).u53(c.last);
-  writeSessions(w, state.sessions);
-  const body = w.finish();
-  w.u32(crc32c(body));
-  return w.finish().slice();
+  const encoder = new StoreSnapshotEncoder(state);
+  while (!encoder.step(Number.POSITIVE_INFINITY));
+  return encoder.finish();
 }
+
+/**
+ * StoreSnapshotEncoder writes a captured StoreState a few keys at a time, so that a host can
+ * encode a large store between other work (the state is immutable once exported, so the bytes do
+ * not depend on how the steps are spread). The output is one exact-size buffer, the same bytes as
+ * encodeStoreState; the checksum is computed step by step too.
+ */
+export class StoreSnapshotEncoder {
+  private readonly parts: Uint8Array[] = [];
+  private crc = CRC32C_START;
+  private bytes = 0;
+  private nextKey = 0;
+
+  constructor(private readonly state: StoreState) {
+    const w = new BinaryWriter(32);
+    w.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(state.currentRevision).u53(state.compactRevision);
+    w.u32(state.keys.length);
+    this.add(w);
+  }
+
+  /** keysLeft is the number of keys not yet encoded. */
+  get keysLeft(): number {
+    return this.state.keys.length - this.nextKey;
+  }
+
+  /** step encodes up to `keysMax` more keys; true once every key is encoded. */
+  step(keysMax: number): boolean {
+    const keys = this.state.keys;
+    const end = Math.min(keys.length, this.nextKey + keysMax);
+    if (end > this.nextKey) {
+      const w = new BinaryWriter(STEP_BYTES_INITIAL);
+      for (let i = this.nextKey; i < end; i++) {
+        const k = keys[i]!;
+        w.bytes(k.key).u32(k.writes.length);
+        for (const write of k.writes) {
+          w.u53(write.main).u32(write.sub).bool(write.kv !== null);
+          if (write.kv !== null) {
+            w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
+            writeU64(w, write.kv.lease);
+          }
+        }
+      }
+      this.nextKey = end;
+      this.add(w);
+    }
+    return this.nextKey === keys.length;
+  }
+
+  /** finish writes the rest (leases, alarms, counters, sessions, checksum) and returns the snapshot. */
+  finish(): Uint8Array {
+    assert(this.nextKey === this.state.keys.length, 'every key is encoded before the snapshot is finished');
+    const state = this.state;
+    const w = new BinaryWriter(4096);
+    w.u32(state.leases.length);
+    for (const l of state.leases) {
+      writeU64(w, l.id);
+      w.u53(l.grantedTtl).u53(l.remainingTtl);
+    }
+    writeU64(w, state.leaseGeneratorState);
+    w.u32(state.alarms.length);
+    for (const a of state.alarms) {
+      writeU64(w, a.memberId);
+      w.u8(a.alarm);
+    }
+    w.u32(state.sequencers.length);
+    for (const c of state.sequencers) w.bytes(c.name).u53(c.last);
+    writeSessions(w, state.sessions);
+    this.add(w);
+    const out = new Uint8Array(this.bytes + 4);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    this.parts.length = 0;
+    new DataView(out.buffer).setUint32(at, crc32cFinish(this.crc), true);
+    return out;
+  }
+
+  private add(w: BinaryWriter): void {
+    const part = w.finish();
+    this.crc = crc32cUpdate(this.crc, part);
+    this.bytes += part.length;
+    this.parts.push(part.length * 2 < part.buffer.byteLength ? part.slice() : part);
+  }
+}
+
+/** STEP_BYTES_INITIAL is the first buffer size of one encoding step (it grows as needed). */
+const STEP_BYTES_INITIAL = 64 * 1024;
 
 /** decodeStoreState parses and validates a snapshot; throws CodecError on corruption. */
 export function decodeStoreState(data: Uint8Array): StoreState {

@@ -1,7 +1,7 @@
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import {
-  EntryType, NONE, RaftError, RawNode, decodeConfChange,
+  EntryType, NONE, RaftError, RaftErrorCode, RawNode, decodeConfChange,
   type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
   type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus, type Term,
 } from '../raft/index.js';
@@ -573,21 +573,48 @@ export class GroupHost<R> {
     }
   }
 
+  /**
+   * maybeSnapshot starts a snapshot once enough entries were applied since the last one, and
+   * returns without waiting for it: the state is captured at once (as of the applied index), then
+   * serialized over several event-loop turns and written while the group goes on committing and
+   * applying (a multi-second pause here would stall every request and cost the leadership).
+   */
   private async maybeSnapshot(): Promise<void> {
-    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < this.limits.snapshotEntries) return;
+    if (this.snapshotting || this.stopped || this.appliedIndex - this.snapshotIndex < this.limits.snapshotEntries) return;
     this.snapshotting = true;
+    const index = this.appliedIndex;
+    const confState = this.node.status().config;
+    const encoded = this.stateMachine.snapshotInSteps?.() ?? Promise.resolve(this.stateMachine.snapshot());
+    void this.takeSnapshot(index, confState, encoded).then(
+      () => { this.snapshotting = false; },
+      (error: unknown) => {
+        this.snapshotting = false;
+        if (!this.stopped) this.fail(error);
+      },
+    );
+  }
+
+  private async takeSnapshot(index: LogIndex, confState: ConfState, encoded: Promise<Uint8Array>): Promise<void> {
+    const started = this.now();
+    const data = await encoded;
+    if (this.stopped) return;
     try {
-      const index = this.appliedIndex;
-      const data = this.stateMachine.snapshot();
-      await this.storage.createSnapshot(index, this.node.status().config, data);
-      this.snapshotIndex = index;
-      this.stats.snapshots++;
-      const compactTo = index - this.limits.snapshotCatchUpEntries;
-      if (compactTo > this.storage.firstIndex()) await this.storage.compact(compactTo);
-      this.logger.info('snapshot taken', { group: this.groupId, index, bytes: data.byteLength, compactedTo: Math.max(compactTo, 0) });
-    } finally {
-      this.snapshotting = false;
+      await this.storage.createSnapshot(index, confState, data);
+    } catch (error) {
+      // A snapshot received from the leader meanwhile covers this one: nothing to do.
+      if (error instanceof RaftError && error.code === RaftErrorCode.SnapshotOutOfDate) {
+        this.logger.info('snapshot superseded', { group: this.groupId, index, installed: this.snapshotIndex });
+        return;
+      }
+      throw error;
     }
+    this.snapshotIndex = Math.max(this.snapshotIndex, index);
+    this.stats.snapshots++;
+    const compactTo = index - this.limits.snapshotCatchUpEntries;
+    if (compactTo > this.storage.firstIndex() && compactTo <= this.storage.snapshot().metadata.index) await this.storage.compact(compactTo);
+    this.logger.info('snapshot taken', {
+      group: this.groupId, index, bytes: data.byteLength, compactedTo: Math.max(compactTo, 0), ms: Math.round(this.now() - started),
+    });
   }
 
   private expireRequests(): void {

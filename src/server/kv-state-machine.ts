@@ -1,9 +1,12 @@
 import {
-  MvccStore, WatchHub, applyKvCommand, decodeKvCommand, decodeStoreState, encodeStoreSnapshot,
+  MvccStore, StoreSnapshotEncoder, WatchHub, applyKvCommand, decodeKvCommand, decodeStoreState, encodeStoreSnapshot,
   type KvApplyResult, type KvCommand, type MvccStoreOptions, type WatchEvent, type WatchHubOptions,
 } from '../kv/index.js';
 import type { LogIndex } from '../raft/index.js';
 import type { StateMachine } from './state-machine.js';
+
+/** SNAPSHOT_KEYS_PER_STEP is how many keys snapshotInSteps encodes per event-loop turn (a few ms). */
+const SNAPSHOT_KEYS_PER_STEP = 4096;
 
 /** AppliedListener hears every applied command with its result, in log order. */
 export type AppliedListener = (command: KvCommand, result: KvApplyResult, index: LogIndex) => void;
@@ -59,6 +62,18 @@ export class KvStateMachine implements StateMachine<KvApplyResult> {
 
   snapshot(): Uint8Array {
     return encodeStoreSnapshot(this.store);
+  }
+
+  /**
+   * snapshotInSteps captures the state now (as of the last applied index) and encodes it a few
+   * thousand keys per event-loop turn, so that a large store does not block the loop (a leader
+   * blocked for a second hands its leadership over). Applies may go on meanwhile: the captured
+   * state does not change.
+   */
+  async snapshotInSteps(): Promise<Uint8Array> {
+    const encoder = new StoreSnapshotEncoder(this.store.exportState());
+    while (!encoder.step(SNAPSHOT_KEYS_PER_STEP)) await new Promise((resolve) => setImmediate(resolve));
+    return encoder.finish();
   }
 
   restore(data: Uint8Array, index: LogIndex): void {

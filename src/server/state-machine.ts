@@ -10,6 +10,11 @@ export interface StateMachine<Result> {
   apply(index: LogIndex, command: Uint8Array): Result;
   /** snapshot serializes the whole state (as of the last applied index). */
   snapshot(): Uint8Array;
+  /**
+   * snapshotInSteps, when offered, captures the state at once (as of the last applied index) and
+   * serializes it over several event-loop turns; applies may run before it resolves.
+   */
+  snapshotInSteps?(): Promise<Uint8Array>;
   /** restore replaces the whole state with a snapshot taken at `index`. */
   restore(data: Uint8Array, index: LogIndex): void;
 }

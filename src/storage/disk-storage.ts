@@ -44,6 +44,8 @@ export const SNAP_DIR = 'snap';
  */
 export class DiskStorage extends MemoryView implements DurableLogStorage {
   private tail: Promise<unknown> = Promise.resolve();
+  /** sideTasks are writes running beside the queue (snapshot files); close waits for them. */
+  private readonly sideTasks = new Set<Promise<unknown>>();
   private failure: StorageError | undefined;
   private closed = false;
 
@@ -123,18 +125,38 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     });
   }
 
+  /**
+   * createSnapshot records the state machine at `index`. The snapshot file (the bulk of the work:
+   * megabytes written and synced) is written beside the log writes, not in their queue, so that
+   * appends go on meanwhile; recording it in the WAL and the memory view is queued as usual.
+   */
   createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
-    return this.run(async () => {
+    const checked = (): Term => {
       const current = this.memory.snapshot().metadata.index;
       if (index <= current) throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} is not newer than ${current}`);
       assert(index <= this.memory.lastIndex(), () => `snapshot ${index} beyond last index ${this.memory.lastIndex()}`);
-      const term = this.memory.term(index);
+      return this.memory.term(index);
+    };
+    const saved = this.guard(async () => {
+      const term = checked();
       await this.snapshots.save({ metadata: { index, term, confState }, data });
+      return term;
+    });
+    this.sideTasks.add(saved);
+    void saved.finally(() => this.sideTasks.delete(saved)).catch(() => undefined);
+    return saved.then((savedTerm) => this.run(async () => {
+      const term = checked();
+      assert(term === savedTerm, 'the term of a snapshot index does not change');
+      // A snapshot installed from the leader meanwhile purges files above its own index: write
+      // this one again if it went (the WAL must never name a snapshot file that is missing).
+      if (!(await this.snapshots.list()).some((f) => f.index === index && f.term === term)) {
+        await this.snapshots.save({ metadata: { index, term, confState }, data });
+      }
       await this.wal.saveSnapshot({ index, term, installed: false });
       const snapshot = this.memory.createSnapshot(index, confState, data);
       await this.purge(term, index);
       return snapshot;
-    });
+    }));
   }
 
   compact(compactIndex: LogIndex): Promise<void> {
@@ -152,6 +174,7 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    await Promise.allSettled([...this.sideTasks]);
     await this.wal.close();
   }
 
@@ -163,21 +186,24 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
 
   /** run serializes `op` behind earlier calls; an I/O error fails the storage. */
   private run<T>(op: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(async () => {
-      if (this.failure) throw this.failure;
-      if (this.closed) throw new StorageError(StorageErrorCode.Closed, `storage ${this.dir} is closed`);
-      try {
-        return await op();
-      } catch (error) {
-        if (error instanceof RaftError || error instanceof AssertionError) throw error;
-        this.failure = error instanceof StorageError && error.code === StorageErrorCode.WalFailed ? error
-          : new StorageError(StorageErrorCode.StorageFailed,
-            `storage ${this.dir} failed (${error instanceof Error ? error.message : String(error)}); restart the node to recover from disk`,
-            { cause: error });
-        throw this.failure;
-      }
-    });
+    const result = this.tail.then(() => this.guard(op));
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** guard runs `op` now (not queued) unless the storage failed or closed; an I/O error fails the storage. */
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new StorageError(StorageErrorCode.Closed, `storage ${this.dir} is closed`);
+    try {
+      return await op();
+    } catch (error) {
+      if (error instanceof RaftError || error instanceof AssertionError) throw error;
+      this.failure ??= error instanceof StorageError && error.code === StorageErrorCode.WalFailed ? error
+        : new StorageError(StorageErrorCode.StorageFailed,
+          `storage ${this.dir} failed (${error instanceof Error ? error.message : String(error)}); restart the node to recover from disk`,
+          { cause: error });
+      throw this.failure;
+    }
   }
 }
