@@ -4,9 +4,9 @@ import fc from 'fast-check';
 import { MvccStore } from './mvcc-store.js';
 import { applyKvCommand, type KvCommand } from './kv-command.js';
 import { decodeKvCommand, encodeKvCommand } from './command-codec.js';
-import { decodeStoreState, encodeStoreSnapshot, restoreStoreSnapshot } from './store-snapshot.js';
+import { decodeStoreState, encodeStoreSnapshot, restoreStoreSnapshot, StoreSnapshotEncoder } from './store-snapshot.js';
 import { hashKv, hashStore } from './store-hash.js';
-import { b } from './testing.js';
+import { b, unwrap } from './testing.js';
 import { CodecError } from '../lib/binary.js';
 import { AlarmAction, AlarmType, CompareResult, SortOrder, SortTarget, type Compare, type RequestOp, type TxnRequest } from './types.js';
 
@@ -144,4 +144,26 @@ test('hashKv: equal on equal histories, different after a write, errors as etcd'
   assert.ok(!compacted.ok && compacted.error.message === 'etcdserver: mvcc: required revision has been compacted');
   const future = hashKv(two, 9);
   assert.ok(!future.ok && future.error.message === 'etcdserver: mvcc: required revision is a future revision');
+});
+
+test('a snapshot encoded in steps is the captured state: writes and compactions between steps do not change it', () => {
+  const store = new MvccStore();
+  for (let i = 0; i < 50; i++) unwrap(store.put({ key: b(`k${i % 20}`), value: b(`v${i}`), lease: 0n }));
+  for (let i = 0; i < 12; i++) unwrap(store.put({ key: b('zhot'), value: b(`h${i}`) }));
+  unwrap(store.deleteRange({ key: b('k3') }));
+  const expected = encodeStoreSnapshot(store);
+  const encoder = new StoreSnapshotEncoder(store.exportState());
+  let steps = 0;
+  while (!encoder.step(3)) {
+    steps++;
+    unwrap(store.put({ key: b(`k${steps % 25}`), value: b(`later${steps}`) }));
+    unwrap(store.put({ key: b('zhot'), value: b(`later${steps}`) }));
+    if (steps === 3) unwrap(store.compact({ revision: store.currentRevision }));
+  }
+  const stepped = encoder.finish();
+  assert.ok(steps >= 6);
+  assert.deepEqual(stepped, expected);
+  assert.equal(stepped.buffer.byteLength, stepped.length, 'one exact-size buffer');
+  assert.notDeepEqual(encodeStoreSnapshot(store), expected);
+  assert.deepEqual(encodeStoreSnapshot(restoreStoreSnapshot(stepped)), expected);
 });

@@ -39,20 +39,45 @@ export function encodeStoreState(state: StoreState): Uint8Array {
 /**
  * StoreSnapshotEncoder writes a captured StoreState a few keys at a time, so that a host can
  * encode a large store between other work (the state is immutable once exported, so the bytes do
- * not depend on how the steps are spread). The output is one exact-size buffer, the same bytes as
- * encodeStoreState; the checksum is computed step by step too.
+ * not depend on how the steps are spread). The size is computed up front and the output written
+ * into one exact-size buffer (no growing copies); the checksum is computed step by step too.
+ * Produces the same bytes as encodeStoreState.
  */
 export class StoreSnapshotEncoder {
-  private readonly parts: Uint8Array[] = [];
+  private readonly out: BinaryWriter;
+  /** tail is everything after the keys (leases, alarms, counters, sessions), encoded up front. */
+  private readonly tail: Uint8Array;
+  private readonly size: number;
   private crc = CRC32C_START;
-  private bytes = 0;
   private nextKey = 0;
 
   constructor(private readonly state: StoreState) {
-    const w = new BinaryWriter(32);
-    w.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(state.currentRevision).u53(state.compactRevision);
-    w.u32(state.keys.length);
-    this.add(w);
+    const tail = new BinaryWriter(4096);
+    tail.u32(state.leases.length);
+    for (const l of state.leases) {
+      writeU64(tail, l.id);
+      tail.u53(l.grantedTtl).u53(l.remainingTtl);
+    }
+    writeU64(tail, state.leaseGeneratorState);
+    tail.u32(state.alarms.length);
+    for (const a of state.alarms) {
+      writeU64(tail, a.memberId);
+      tail.u8(a.alarm);
+    }
+    tail.u32(state.sequencers.length);
+    for (const c of state.sequencers) tail.bytes(c.name).u53(c.last);
+    writeSessions(tail, state.sessions);
+    this.tail = tail.finish();
+    let keyBytes = 0;
+    for (const k of state.keys) {
+      keyBytes += 8 + k.key.length;
+      for (const write of k.writes) keyBytes += WRITE_BYTES + (write.kv === null ? 0 : LIVE_BYTES + write.kv.value.length);
+    }
+    this.size = HEADER_BYTES + keyBytes + this.tail.length + 4;
+    this.out = new BinaryWriter(this.size);
+    this.out.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(state.currentRevision).u53(state.compactRevision);
+    this.out.u32(state.keys.length);
+    this.checksum(0);
   }
 
   /** keysLeft is the number of keys not yet encoded. */
@@ -64,66 +89,45 @@ export class StoreSnapshotEncoder {
   step(keysMax: number): boolean {
     const keys = this.state.keys;
     const end = Math.min(keys.length, this.nextKey + keysMax);
-    if (end > this.nextKey) {
-      const w = new BinaryWriter(STEP_BYTES_INITIAL);
-      for (let i = this.nextKey; i < end; i++) {
-        const k = keys[i]!;
-        w.bytes(k.key).u32(k.writes.length);
-        for (const write of k.writes) {
-          w.u53(write.main).u32(write.sub).bool(write.kv !== null);
-          if (write.kv !== null) {
-            w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
-            writeU64(w, write.kv.lease);
-          }
+    const w = this.out;
+    const from = w.length;
+    for (let i = this.nextKey; i < end; i++) {
+      const k = keys[i]!;
+      w.bytes(k.key).u32(k.writes.length);
+      for (const write of k.writes) {
+        w.u53(write.main).u32(write.sub).bool(write.kv !== null);
+        if (write.kv !== null) {
+          w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
+          writeU64(w, write.kv.lease);
         }
       }
-      this.nextKey = end;
-      this.add(w);
     }
+    this.nextKey = end;
+    this.checksum(from);
     return this.nextKey === keys.length;
   }
 
   /** finish writes the rest (leases, alarms, counters, sessions, checksum) and returns the snapshot. */
   finish(): Uint8Array {
     assert(this.nextKey === this.state.keys.length, 'every key is encoded before the snapshot is finished');
-    const state = this.state;
-    const w = new BinaryWriter(4096);
-    w.u32(state.leases.length);
-    for (const l of state.leases) {
-      writeU64(w, l.id);
-      w.u53(l.grantedTtl).u53(l.remainingTtl);
-    }
-    writeU64(w, state.leaseGeneratorState);
-    w.u32(state.alarms.length);
-    for (const a of state.alarms) {
-      writeU64(w, a.memberId);
-      w.u8(a.alarm);
-    }
-    w.u32(state.sequencers.length);
-    for (const c of state.sequencers) w.bytes(c.name).u53(c.last);
-    writeSessions(w, state.sessions);
-    this.add(w);
-    const out = new Uint8Array(this.bytes + 4);
-    let at = 0;
-    for (const part of this.parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    this.parts.length = 0;
-    new DataView(out.buffer).setUint32(at, crc32cFinish(this.crc), true);
-    return out;
+    const from = this.out.length;
+    this.out.raw(this.tail);
+    this.checksum(from);
+    this.out.u32(crc32cFinish(this.crc));
+    const bytes = this.out.finish();
+    assert(bytes.length === this.size && bytes.buffer.byteLength === this.size, 'store snapshot size computed up front');
+    return bytes;
   }
 
-  private add(w: BinaryWriter): void {
-    const part = w.finish();
-    this.crc = crc32cUpdate(this.crc, part);
-    this.bytes += part.length;
-    this.parts.push(part.length * 2 < part.buffer.byteLength ? part.slice() : part);
+  private checksum(from: number): void {
+    this.crc = crc32cUpdate(this.crc, this.out.finish().subarray(from));
   }
 }
 
-/** STEP_BYTES_INITIAL is the first buffer size of one encoding step (it grows as needed). */
-const STEP_BYTES_INITIAL = 64 * 1024;
+/** Sizes in the key section: the header; per write (main, sub, live); per live version (create, version, value length, lease). */
+const HEADER_BYTES = 4 + 1 + 8 + 8 + 4;
+const WRITE_BYTES = 8 + 4 + 1;
+const LIVE_BYTES = 8 + 8 + 4 + 8;
 
 /** decodeStoreState parses and validates a snapshot; throws CodecError on corruption. */
 export function decodeStoreState(data: Uint8Array): StoreState {

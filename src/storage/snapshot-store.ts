@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
 import type { LogIndex, Snapshot, Term } from '../raft/types.js';
-import { readSnapshot, writeSnapshot } from '../raft/wire-codec.js';
+import { readSnapshot, writeSnapshotMetadata } from '../raft/wire-codec.js';
 import { crc32 } from './crc32.js';
 import { SnapshotCorruptionError, StorageError, StorageErrorCode } from './errors.js';
 import type { FileSystem } from './file-system.js';
@@ -54,19 +54,20 @@ export class SnapshotStore {
     if (snapshot.data.byteLength > STORAGE_LIMITS.snapshotBytesMax) {
       throw new StorageError(StorageErrorCode.RecordTooLarge, `snapshot of ${snapshot.data.byteLength} bytes exceeds ${STORAGE_LIMITS.snapshotBytesMax}`);
     }
-    const w = new BinaryWriter(snapshot.data.byteLength + 256);
+    // The same bytes as writeSnapshot after the magic and version, written as three pieces so
+    // that the (possibly large) data is not copied into a file image.
+    const w = new BinaryWriter(256);
     w.u32(MAGIC).u16(SNAPSHOT_FORMAT_VERSION);
-    writeSnapshot(w, snapshot);
-    w.u32(0);
-    const bytes = w.finish();
-    const crcAt = bytes.byteLength - TRAILER_BYTES;
-    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(crcAt, crc32(bytes.subarray(0, crcAt)), true);
+    writeSnapshotMetadata(w, snapshot.metadata);
+    w.u32(snapshot.data.byteLength);
+    const head = w.finish();
+    const trailer = new BinaryWriter(TRAILER_BYTES).u32(crc32(snapshot.data, crc32(head))).finish();
     const name = snapshotName(term, index);
     const finalPath = path.join(this.dir, name);
     const tempPath = finalPath + TEMP_SUFFIX;
     const file = await this.fs.openAppend(tempPath);
     try {
-      await file.append([bytes]);
+      await file.append([head, snapshot.data, trailer]);
       await file.datasync();
     } finally {
       await file.close();
