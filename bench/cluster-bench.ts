@@ -148,6 +148,26 @@ async function startConcord(): Promise<{ cluster: TestCluster; children: ChildPr
   return { cluster, children };
 }
 
+/** warningsSeen counts, per member, the output lines newMemberWarnings has already looked at. */
+const warningsSeen = new Map<string, number>();
+
+/**
+ * newMemberWarnings returns the warning and error lines the Concord members logged since the last
+ * call (at most 5 per member, then a count): a row's figures next to what the members saw (a
+ * leadership transfer, a snapshot sent to a follower) explain a bad round.
+ */
+function newMemberWarnings(cluster: TestCluster): string[] {
+  const out: string[] = [];
+  for (const [name, lines] of cluster.output) {
+    const from = Math.min(warningsSeen.get(name) ?? 0, lines.length);
+    warningsSeen.set(name, lines.length);
+    const fresh = lines.slice(from).filter((l) => /^\S+ (warn|error) +\[/.test(l));
+    for (const l of fresh.slice(0, 5)) out.push(`${name}: ${l.length > 300 ? `${l.slice(0, 300)}…` : l}`);
+    if (fresh.length > 5) out.push(`${name}: … ${fresh.length - 5} more warnings`);
+  }
+  return out;
+}
+
 /** stopForProfiles sends SIGTERM so that `--cpu-prof` members exit normally and write their profiles. */
 async function stopForProfiles(children: readonly ChildProcess[]): Promise<void> {
   await Promise.all(children.map(async (child) => {
@@ -223,6 +243,7 @@ async function main(): Promise<void> {
           const row = summarize(spec, target, leaderIndex, measured, { perMember: after.map((a, i) => diffCounters(before[i]!, a)) });
           runs.push(row);
           console.log(describeRow(row));
+          if (target.system === 'Concord') for (const line of newMemberWarnings(concord.cluster)) console.log(`    ${line}`);
         }
       }
     }
