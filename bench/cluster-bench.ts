@@ -37,6 +37,9 @@ import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-
  *
  * --rounds N runs every workload N times (round after round) and reports the median of each figure.
  *
+ * --member-node-args="ARGS" starts the Concord members with these Node/V8 flags (e.g. "--trace-gc",
+ * "--max-semi-space-size=32"); their stdout is shown.
+ *
  * --cpu-prof DIR runs the Concord members under `node --cpu-prof` and stops them with SIGTERM at
  * the end so that each writes its profile to DIR (summarise with bench/cpu-profile-summary.js).
  */
@@ -54,6 +57,7 @@ const { values: options } = parseArgs({
     'watch-rate': { type: 'string', default: '500' },
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'member-node-args': { type: 'string' },
     rounds: { type: 'string', default: '1' },
     memory: { type: 'string' },
     clients: { type: 'string' },
@@ -74,6 +78,7 @@ const watchRatePerSecond = Number(options['watch-rate']);
 const heartbeatMs = Number(options['heartbeat-interval']);
 const electionMs = Number(options['election-timeout']);
 const cpuProfDir = options['cpu-prof'] === undefined ? undefined : path.resolve(options['cpu-prof']);
+const memberNodeArgs = options['member-node-args']?.split(/\s+/).filter((a) => a !== '') ?? [];
 
 const CLUSTER_SIZE = 3;
 /** CONCORD_MAIN is the built `concord` command (dist/src/cli/main.js, beside this file's dist/bench). */
@@ -132,13 +137,35 @@ async function startConcord(): Promise<{ cluster: TestCluster; children: ChildPr
   const children = cluster.members.map((m) => {
     // Node refuses --cpu-prof in NODE_OPTIONS, so a profiled member is spawned here with the
     // flags TestCluster would give it (and stopped by stopForProfiles, killed by the exit handler).
-    const child = cpuProfDir === undefined
+    const child = cpuProfDir === undefined && memberNodeArgs.length === 0
       ? cluster.start(m.name)
-      : spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CONCORD_MAIN, ...cluster.flagsFor(m)], { stdio: ['ignore', 'ignore', 'inherit'] });
+      : spawn(process.execPath, [
+        ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`]), ...memberNodeArgs, CONCORD_MAIN, ...cluster.flagsFor(m),
+      ], { stdio: ['ignore', memberNodeArgs.length > 0 ? 'inherit' : 'ignore', 'inherit'] });
     if (child.pid !== undefined) startedPids.add(child.pid);
     return child;
   });
   return { cluster, children };
+}
+
+/** warningsSeen counts, per member, the output lines newMemberWarnings has already looked at. */
+const warningsSeen = new Map<string, number>();
+
+/**
+ * newMemberWarnings returns the warning and error lines the Concord members logged since the last
+ * call (at most 5 per member, then a count): a row's figures next to what the members saw (a
+ * leadership transfer, a snapshot sent to a follower) explain a bad round.
+ */
+function newMemberWarnings(cluster: TestCluster): string[] {
+  const out: string[] = [];
+  for (const [name, lines] of cluster.output) {
+    const from = Math.min(warningsSeen.get(name) ?? 0, lines.length);
+    warningsSeen.set(name, lines.length);
+    const fresh = lines.slice(from).filter((l) => /^\S+ (warn|error) +\[/.test(l));
+    for (const l of fresh.slice(0, 5)) out.push(`${name}: ${l.length > 300 ? `${l.slice(0, 300)}…` : l}`);
+    if (fresh.length > 5) out.push(`${name}: … ${fresh.length - 5} more warnings`);
+  }
+  return out;
 }
 
 /** stopForProfiles sends SIGTERM so that `--cpu-prof` members exit normally and write their profiles. */
@@ -216,6 +243,7 @@ async function main(): Promise<void> {
           const row = summarize(spec, target, leaderIndex, measured, { perMember: after.map((a, i) => diffCounters(before[i]!, a)) });
           runs.push(row);
           console.log(describeRow(row));
+          if (target.system === 'Concord') for (const line of newMemberWarnings(concord.cluster)) console.log(`    ${line}`);
         }
       }
     }
@@ -257,7 +285,7 @@ async function main(): Promise<void> {
       await stopForProfiles(concord.children);
       console.log(`Concord CPU profiles in ${cpuProfDir} (node dist/bench/cpu-profile-summary.js ${cpuProfDir})`);
     }
-    if (cpuProfDir !== undefined) {
+    if (cpuProfDir !== undefined || memberNodeArgs.length > 0) {
       for (const child of concord.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     await concord.cluster.destroy();

@@ -28,6 +28,8 @@ export interface GroupStorage extends LogStorage {
 /** GroupTransport sends a group's messages to peers (batched per event-loop turn by the transport). */
 export interface GroupTransport {
   send(to: NodeId, groupId: number, messages: readonly Message[]): void;
+  /** flushNow writes what `send` queued now (see Transport.flushNow). */
+  flushNow?(): void;
 }
 
 /** GroupHostLimits bound what one group holds in memory. */
@@ -352,7 +354,12 @@ export class GroupHost<R> {
   private async handleReady(rd: Ready): Promise<void> {
     this.stats.readies++;
     const leader = this.node.raft.role === 'leader';
-    if (leader) this.send(rd.messages);
+    if (leader) {
+      this.send(rd.messages);
+      // The followers' path (network, their fsync, network) is longer than this member's own
+      // write: put the appends on the wire before the WAL write, not a loop turn after it.
+      if (rd.entries.length > 0) this.transport.flushNow?.();
+    }
     // Committed entries already durable here (the same entry, by index and term, in the persisted
     // log) are applied before this Ready's write: they are durable on a quorum and locally, so
     // their callers need not wait for the fsync of entries proposed since. On a leader that is
@@ -376,7 +383,11 @@ export class GroupHost<R> {
       }
     }
     if (this.stopped) return;
-    if (!leader) this.send(rd.messages);
+    if (!leader) {
+      this.send(rd.messages);
+      // A follower's acknowledgements are what the leader's commit waits for: out at once.
+      if (rd.messages.length > 0) this.transport.flushNow?.();
+    }
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     this.applyEntries(early > 0 ? rd.committedEntries.slice(early) : rd.committedEntries);
     if (rd.softState) this.onSoftState(rd.softState.leader);

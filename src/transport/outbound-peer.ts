@@ -243,6 +243,13 @@ export class OutboundPeer {
     }, delayMs);
   }
 
+  /** flushNow runs a scheduled flush at once (see Transport.flushNow). */
+  flushNow(): void {
+    if (this.flushScheduled === undefined) return;
+    clearImmediate(this.flushScheduled);
+    this.flush();
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled === undefined) this.flushScheduled = setImmediate(() => this.flush());
   }

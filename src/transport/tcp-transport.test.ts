@@ -90,6 +90,29 @@ describe('TcpTransport', () => {
     }
   });
 
+  test('flushNow writes what this turn queued at once, in one batch; later sends of the turn form the next batch', async () => {
+    const a = await member(1);
+    const b = await member(2);
+    try {
+      await connectPair(a, b);
+      const before = { ...a.transport.stats };
+      for (let i = 0; i < 10; i++) a.transport.send(id(2), 0, [app(1, 2, i)]);
+      assert.equal(a.transport.stats.socketWrites - before.socketWrites, 0, 'send only queues');
+      a.transport.flushNow();
+      // Written before this turn ends, not on a later one.
+      assert.equal(a.transport.stats.socketWrites - before.socketWrites, 1);
+      assert.equal(a.transport.stats.messagesSent - before.messagesSent, 10);
+      a.transport.flushNow(); // nothing queued: no write
+      assert.equal(a.transport.stats.socketWrites - before.socketWrites, 1);
+      a.transport.send(id(2), 0, [heartbeat(1, 2, 10)]);
+      await waitFor('11 messages', () => b.recorder.received.length === 11);
+      assert.equal(a.transport.stats.batchFramesSent - before.batchFramesSent, 2);
+      assert.deepEqual(b.recorder.received.map((r) => r.message.type), [...Array(10).fill('MsgApp'), 'MsgHeartbeat'], 'FIFO kept');
+    } finally {
+      await stopAll(a, b);
+    }
+  });
+
   test('a turn larger than frameBytesMax is split into frames; a message too large for any frame is dropped', async () => {
     const limits = { frameBytesMax: 64 * 1024, snapshotChunkBytes: 32 * 1024 };
     const a = await member(1, { limits });

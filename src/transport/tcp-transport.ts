@@ -117,6 +117,11 @@ export class TcpTransport implements Transport {
     }
   }
 
+  flushNow(): void {
+    if (this.state === 'stopped') return;
+    for (const peer of this.peers.values()) peer.flushNow();
+  }
+
   addPeer(id: NodeId, url: string | URL): void {
     assert(id !== this.localId, 'a transport cannot add itself as a peer');
     if (this.state === 'stopped') return;

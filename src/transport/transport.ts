@@ -51,6 +51,12 @@ export interface Transport {
    * 'failure'. After `stop()` it drops silently.
    */
   send(to: NodeId, groupId: GroupId, messages: readonly Message[]): void;
+  /**
+   * flushNow writes what `send` has queued to the sockets now instead of on a later event-loop
+   * turn. Optional. A leader calls it before it writes its own log, so that followers receive
+   * the entries while its disk works rather than a loop turn after.
+   */
+  flushNow?(): void;
   /** addPeer makes `id` reachable at `url` (`http://host:port` or `tcp://host:port`); re-adding updates the url. */
   addPeer(id: NodeId, url: string | URL): void;
   /** removePeer forgets `id`: closes its connections, drops its queue, fails its pending snapshots, refuses it. */
