@@ -622,7 +622,7 @@ export class GroupHost<R> {
     this.snapshotIndex = Math.max(this.snapshotIndex, index);
     this.stats.snapshots++;
     const compactTo = index - this.limits.snapshotCatchUpEntries;
-    if (compactTo > this.storage.firstIndex() && compactTo <= this.storage.snapshot().metadata.index) await this.storage.compact(compactTo);
+    if (compactTo > this.storage.firstIndex()) await this.storage.compact(compactTo);
     this.logger.info('snapshot taken', {
       group: this.groupId, index, bytes: data.byteLength, compactedTo: Math.max(compactTo, 0), ms: Math.round(this.now() - started),
     });

@@ -171,7 +171,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
       applied: group.applied(),
       lastIndex: s.lastIndex,
       firstIndex: storage.firstIndex(),
-      snapshotIndex: storage.snapshot().metadata.index,
+      snapshotIndex: storage.snapshotMetadata().index,
       snapshotsApplied,
       revision: kv.store.currentRevision,
       keys: kv.store.keyCount,

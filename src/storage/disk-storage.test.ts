@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { RaftErrorCode, isRaftError } from '../raft/errors.js';
 import type { ConfState, NodeId } from '../raft/types.js';
 import { DiskStorage, SNAP_DIR } from './disk-storage.js';
 import { SnapshotCorruptionError, StorageErrorCode, isStorageError } from './errors.js';
@@ -101,6 +102,35 @@ test('disk storage: a torn tail is reported and the acknowledged log survives', 
     const { storage: reopened } = await DiskStorage.open(dir, fs, options);
     assert.ok(reopened.tornTail);
     assert.equal(reopened.lastIndex(), 5);
+    await reopened.close();
+  });
+});
+
+test('disk storage: snapshot data is not kept in memory once in its file, and is read back when asked for', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new NodeFileSystem();
+    const { storage } = await DiskStorage.open(dir, fs, options);
+    await storage.persistReady({ entries: makeEntries(1, 20, 1) }, true);
+    const data = new Uint8Array(10_000).map((_, i) => i % 251);
+    const created = await storage.createSnapshot(12, CONF, data);
+    assert.equal(created.data, data, 'the caller gets the snapshot it created');
+    assert.equal(storage.snapshotDataHeld, false);
+    assert.deepEqual(storage.snapshotMetadata(), { index: 12, term: 1, confState: CONF });
+    assert.throws(() => storage.snapshot(), (e: unknown) => isRaftError(e, RaftErrorCode.SnapshotTemporarilyUnavailable));
+    await storage.persistReady({ entries: makeEntries(21, 21, 1) }, true); // queued behind the read-back
+    assert.equal(storage.snapshotDataHeld, true);
+    assert.deepEqual(storage.snapshot(), { metadata: { index: 12, term: 1, confState: CONF }, data });
+    // A snapshot installed from a leader replaces it: its data is not held either.
+    const installed = { metadata: { index: 40, term: 3, confState: CONF }, data: new Uint8Array([4, 0]) };
+    await storage.persistReady({ snapshot: installed, hardState: { term: 3, vote: 0 as NodeId, commit: 40 }, entries: [] }, true);
+    assert.equal(storage.snapshotDataHeld, false);
+    assert.throws(() => storage.snapshot(), (e: unknown) => isRaftError(e, RaftErrorCode.SnapshotTemporarilyUnavailable));
+    await storage.persistReady({ entries: [] }, true);
+    assert.deepEqual(storage.snapshot(), installed);
+    await storage.close();
+    const { storage: reopened } = await DiskStorage.open(dir, fs, options);
+    assert.equal(reopened.snapshotDataHeld, true, 'held after opening: the member restores from it');
+    assert.deepEqual(reopened.snapshot(), installed);
     await reopened.close();
   });
 });

@@ -5,7 +5,7 @@ import { RaftError, RaftErrorCode } from '../raft/errors.js';
 import { MemoryStorage } from '../raft/storage.js';
 import { MemoryView } from './memory-view.js';
 import {
-  EMPTY_CONF_STATE, type ConfState, type LogIndex, type Snapshot, type Term,
+  EMPTY_CONF_STATE, type ConfState, type LogIndex, type Snapshot, type SnapshotMetadata, type Term,
 } from '../raft/types.js';
 import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -39,6 +39,10 @@ export const SNAP_DIR = 'snap';
  * DiskStorage is a group's durable log: a WAL (`<dir>/wal`) and snapshot files (`<dir>/snap`),
  * with the live log kept in memory (etcd's MemoryStorage + WAL pair). The Raft core reads the
  * memory view; writes reach it only after they are durable. Writes are serialized in call order.
+ * The data of the current snapshot (the whole state machine: as large as the store) is not kept
+ * in memory once it is in its file: `snapshot()` reads it back when a lagging follower needs it
+ * (throwing SnapshotTemporarilyUnavailable until then, as the core expects), and keeps it until a
+ * newer snapshot replaces it. `snapshotMetadata()` is always at hand.
  * Any I/O failure fails the storage for good (DESIGN §4): that call and every later one reject
  * with the same StorageError, and the node must restart and recover from disk.
  */
@@ -46,6 +50,8 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
   private tail: Promise<unknown> = Promise.resolve();
   /** sideTasks are writes running beside the queue (snapshot files); close waits for them. */
   private readonly sideTasks = new Set<Promise<unknown>>();
+  /** snapshotLoad is the read of the current snapshot's data under way, if any. */
+  private snapshotLoad: Promise<void> | undefined;
   private failure: StorageError | undefined;
   private closed = false;
 
@@ -57,6 +63,9 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     private readonly snapshotsRetained: number,
     /** tornTail reports what recovery cut from the end of the WAL, if anything. */
     readonly tornTail: TornTail | undefined,
+    /** snapshotData is the current snapshot's data while it is held in memory. */
+    private snapshotData: Uint8Array | undefined,
+    private readonly logger: Logger,
   ) {
     super(memory);
   }
@@ -88,13 +97,15 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
       const snapshot = await snapshots.load(marker.term, marker.index);
       await snapshots.purge(marker.term, marker.index, retained);
       const memory = MemoryStorage.withConf(snapshot.metadata.confState);
-      if (marker.index > 0) memory.applySnapshot(snapshot);
+      if (marker.index > 0) memory.applySnapshot(withoutData(snapshot));
       memory.append(recovery.entries);
       memory.setHardState(recovery.hardState);
       logger.info('opened group storage', {
         dir, snapshotIndex: marker.index, firstIndex: memory.firstIndex(), lastIndex: memory.lastIndex(), created: recovery.created,
       });
-      return { storage: new DiskStorage(dir, memory, wal, snapshots, retained, recovery.tornTail), created: recovery.created };
+      // The data is held after opening: the member restores its state machine from it.
+      const data = marker.index > 0 ? snapshot.data : undefined;
+      return { storage: new DiskStorage(dir, memory, wal, snapshots, retained, recovery.tornTail, data, logger), created: recovery.created };
     } catch (error) {
       await wal.close();
       throw error;
@@ -118,7 +129,11 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
       }
       const marker = snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term, installed: true } : undefined;
       await this.wal.saveBatch({ snapshot: marker, entries: batch.entries, hardState: batch.hardState }, mustSync || snapshot !== undefined);
-      if (snapshot) this.memory.applySnapshot(snapshot);
+      if (snapshot) {
+        // The host restores its state machine from the Ready's own copy; this one is on disk.
+        this.memory.applySnapshot(withoutData(snapshot));
+        this.snapshotData = undefined;
+      }
       this.memory.append(batch.entries);
       if (batch.hardState) this.memory.setHardState(batch.hardState);
       if (snapshot) await this.purge(snapshot.metadata.term, snapshot.metadata.index);
@@ -153,10 +168,48 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
         await this.snapshots.save({ metadata: { index, term, confState }, data });
       }
       await this.wal.saveSnapshot({ index, term, installed: false });
-      const snapshot = this.memory.createSnapshot(index, confState, data);
+      const snapshot = this.memory.createSnapshot(index, confState, NO_DATA);
+      this.snapshotData = undefined;
       await this.purge(term, index);
-      return snapshot;
+      return { metadata: snapshot.metadata, data };
     }));
+  }
+
+  /** snapshotMetadata describes the current snapshot (never needs its data). */
+  snapshotMetadata(): SnapshotMetadata {
+    return this.memory.snapshot().metadata;
+  }
+
+  /**
+   * snapshot returns the current snapshot with its data when that is held in memory; otherwise
+   * it starts reading the data back from the snapshot file and throws
+   * SnapshotTemporarilyUnavailable (the core retries sending a snapshot later).
+   */
+  override snapshot(): Snapshot {
+    const current = this.memory.snapshot();
+    if (current.metadata.index === 0) return current;
+    if (this.snapshotData !== undefined) return { metadata: current.metadata, data: this.snapshotData };
+    this.loadSnapshotData();
+    throw new RaftError(RaftErrorCode.SnapshotTemporarilyUnavailable, `snapshot ${current.metadata.index} is being read back from disk`);
+  }
+
+  /** snapshotDataHeld tells whether the current snapshot's data is in memory (for tests). */
+  get snapshotDataHeld(): boolean {
+    return this.snapshotData !== undefined || this.memory.snapshot().metadata.index === 0;
+  }
+
+  /** loadSnapshotData reads the current snapshot's data back (queued behind the writes before it). */
+  private loadSnapshotData(): void {
+    if (this.snapshotLoad !== undefined || this.closed || this.failure !== undefined) return;
+    const load = this.run(async () => {
+      const { index, term } = this.memory.snapshot().metadata;
+      if (this.snapshotData !== undefined || index === 0) return;
+      const loaded = await this.snapshots.load(term, index);
+      this.snapshotData = loaded.data;
+      this.logger.info('snapshot read back for sending', { dir: this.dir, index, bytes: loaded.data.byteLength });
+    });
+    this.snapshotLoad = load;
+    load.then(() => { this.snapshotLoad = undefined; }, () => { this.snapshotLoad = undefined; });
   }
 
   compact(compactIndex: LogIndex): Promise<void> {
@@ -206,4 +259,11 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
       throw this.failure;
     }
   }
+}
+
+const NO_DATA = new Uint8Array(0);
+
+/** withoutData is `snapshot` with its data left out (the memory view keeps only the metadata). */
+function withoutData(snapshot: Snapshot): Snapshot {
+  return { metadata: snapshot.metadata, data: NO_DATA };
 }
