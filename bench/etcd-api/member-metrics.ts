@@ -18,6 +18,8 @@ export interface BatchCounters {
   readonly readRounds: number;
   /** backendCommits: etcd's bbolt commits (NaN for Concord). */
   readonly backendCommits: number;
+  /** peerSocketWrites: Concord's writes to peer sockets (NaN for etcd). */
+  readonly peerSocketWrites: number;
 }
 
 const NAMES = {
@@ -26,6 +28,7 @@ const NAMES = {
   proposalBatches: ['concord_raft_proposal_batches_total'],
   readRounds: ['concord_raft_read_rounds_total'],
   backendCommits: ['etcd_disk_backend_commit_duration_seconds_count'],
+  peerSocketWrites: ['concord_network_peer_socket_writes_total'],
 } as const;
 
 /** readBatchCounters scrapes one member; every counter is NaN when the scrape fails. */
@@ -53,6 +56,7 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
     proposalBatches: pick(NAMES.proposalBatches),
     readRounds: pick(NAMES.readRounds),
     backendCommits: pick(NAMES.backendCommits),
+    peerSocketWrites: pick(NAMES.peerSocketWrites),
   };
 }
 
@@ -77,5 +81,6 @@ export function diffCounters(before: BatchCounters, after: BatchCounters): Batch
     proposalBatches: after.proposalBatches - before.proposalBatches,
     readRounds: after.readRounds - before.readRounds,
     backendCommits: after.backendCommits - before.backendCommits,
+    peerSocketWrites: after.peerSocketWrites - before.peerSocketWrites,
   };
 }

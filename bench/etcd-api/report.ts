@@ -43,6 +43,8 @@ export interface RowResult {
     readonly opsPerProposalBatch: number;
     readonly readsPerReadRound: number;
     readonly opsPerBackendCommit: number;
+    /** leaderPeerWritesPerOp: socket writes the leader made to its peers, per operation. */
+    readonly leaderPeerWritesPerOp: number;
   };
 }
 
@@ -97,6 +99,7 @@ function batchingOf(totalOps: number, leaderIndex: number, counters: RunCounters
     opsPerProposalBatch: ratio(totalOps, leader.proposalBatches),
     readsPerReadRound: ratio(totalOps, sum((c) => c.readRounds)),
     opsPerBackendCommit: ratio(totalOps, leader.backendCommits),
+    leaderPeerWritesPerOp: ratio(leader.peerSocketWrites, totalOps),
   };
 }
 
@@ -141,6 +144,7 @@ export function medianOfRounds(rounds: readonly RowResult[]): RowResult {
       opsPerProposalBatch: m((r) => r.batching.opsPerProposalBatch),
       readsPerReadRound: m((r) => r.batching.readsPerReadRound),
       opsPerBackendCommit: m((r) => r.batching.opsPerBackendCommit),
+      leaderPeerWritesPerOp: m((r) => r.batching.leaderPeerWritesPerOp),
     },
   };
 }
@@ -207,8 +211,8 @@ export function formatCpuTable(specs: readonly WorkloadSpec[], rows: readonly Ro
 /** formatBatchingTable shows how many operations share a leader fsync, a proposal batch, a ReadIndex round. */
 export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readonly RowResult[], systems: readonly string[]): string {
   const lines = [
-    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit |',
-    '|---|---|--:|--:|--:|--:|--:|',
+    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
   ];
   const f = (n: number): string => fmt(n, n < 10 ? 2 : 1);
   for (const spec of specs) {
@@ -218,7 +222,7 @@ export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readon
       const b = r.batching;
       const reads = spec.family === 'get' || spec.family === 'sget';
       lines.push(`| ${spec.label} | ${system} | ${reads ? '–' : f(b.opsPerLeaderFsync)} | ${reads ? '–' : f(b.entriesPerLeaderFsync)} | ` +
-        `${reads ? '–' : f(b.opsPerProposalBatch)} | ${reads ? f(b.readsPerReadRound) : '–'} | ${reads ? '–' : f(b.opsPerBackendCommit)} |`);
+        `${reads ? '–' : f(b.opsPerProposalBatch)} | ${reads ? f(b.readsPerReadRound) : '–'} | ${reads ? '–' : f(b.opsPerBackendCommit)} | ${Number.isNaN(b.leaderPeerWritesPerOp) ? '–' : f(b.leaderPeerWritesPerOp)} |`);
     }
   }
   return lines.join('\n');

@@ -124,6 +124,7 @@ export class GroupHost<R> {
   private snapshotIndex: LogIndex;
   private leader: NodeId = NONE;
   private scheduled = false;
+  private soonScheduled = false;
   private inReady = false;
   private snapshotting = false;
   private persistStartedMs = 0;
@@ -240,7 +241,7 @@ export class GroupHost<R> {
   step(message: Message): void {
     if (this.stopped) return;
     this.node.step(message);
-    this.schedule();
+    this.scheduleSoon();
   }
 
   /** tick advances the Raft clock; also expires requests and runs the stall watchdog. */
@@ -320,8 +321,31 @@ export class GroupHost<R> {
     setImmediate(this.run);
   }
 
+  /**
+   * scheduleSoon runs the loop right after the current I/O callback (a microtask) instead of
+   * after every callback of this poll phase: for peer messages, which are delivered a whole
+   * socket read at a time. An acknowledgement that commits an entry is then applied, and its
+   * client answered, in the poll phase it arrived in, so node writes the answer in this loop
+   * iteration's check phase rather than the next one's. Client proposals keep `schedule` (they
+   * batch across the whole poll phase).
+   */
+  private scheduleSoon(): void {
+    if (this.soonScheduled || this.stopped) return;
+    this.soonScheduled = true;
+    queueMicrotask(this.runSoon);
+  }
+
+  private readonly runSoon = (): void => {
+    this.soonScheduled = false;
+    this.loop();
+  };
+
   private readonly run = (): void => {
     this.scheduled = false;
+    this.loop();
+  };
+
+  private loop(): void {
     if (this.stopped) return;
     this.flushProposals();
     this.flushReads();
@@ -340,7 +364,7 @@ export class GroupHost<R> {
       },
       (error: unknown) => this.fail(error),
     );
-  };
+  }
 
   private fail(error: unknown): void {
     const cause = error instanceof Error ? error : new Error(String(error));

@@ -1,12 +1,13 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { MvccStore } from '../kv/index.js';
+import type { TransportStats } from '../transport/stats.js';
 import type { GroupHost } from './group-host.js';
 
 /**
  * registerMemberMetrics exports the member's state with etcd's metric names where etcd has one
  * (etcd_server_*, etcd_mvcc_*, etcd_disk_*), read at scrape time from the live objects.
  */
-export function registerMemberMetrics(registry: Registry, group: GroupHost<unknown>, store: () => MvccStore): void {
+export function registerMemberMetrics(registry: Registry, group: GroupHost<unknown>, store: () => MvccStore, peers?: TransportStats): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
@@ -28,4 +29,11 @@ export function registerMemberMetrics(registry: Registry, group: GroupHost<unkno
   gauge('concord_disk_wal_fsync_max_seconds', 'Longest WAL fsync seen.', () => group.stats.maxSyncMs / 1000);
   gauge('concord_server_snapshots_total', 'Snapshots taken by this member.', () => group.stats.snapshots);
   gauge('concord_server_stall_transfers_total', 'Leadership transfers started because this leader stalled.', () => group.stats.leaderTransfersForStall);
+  if (peers === undefined) return;
+  gauge('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', () => peers.bytesSent);
+  gauge('etcd_network_peer_received_bytes_total', 'The total number of bytes received from peers.', () => peers.bytesReceived);
+  gauge('concord_network_peer_messages_sent_total', 'Raft messages written to peer connections.', () => peers.messagesSent);
+  gauge('concord_network_peer_messages_received_total', 'Raft messages received from peers.', () => peers.messagesReceived);
+  gauge('concord_network_peer_messages_dropped_total', 'Raft messages given to the transport and never written (peer down, queue full).', () => peers.messagesDropped);
+  gauge('concord_network_peer_socket_writes_total', 'Writes handing bytes to peer sockets (each batches every message of a turn).', () => peers.socketWrites);
 }

@@ -62,6 +62,25 @@ describe('clients that disconnect mid-call', { concurrency: false }, () => {
     owner.close();
   });
 
+  test('a long Lock wait that wakes on many unrelated writes keeps one abort listener (no leak, no warning)', async () => {
+    const owner = http2.connect(url);
+    const lease = async (): Promise<bigint> => METHODS['/etcdserverpb.Lease/LeaseGrant'].response.decode(
+      (await call(owner, '/etcdserverpb.Lease/LeaseGrant', { TTL: 30n, ID: 0n })).subarray(5)).ID;
+    const name = new TextEncoder().encode('busy-lock');
+    const held = METHODS['/v3lockpb.Lock/Lock'].response.decode(
+      (await call(owner, '/v3lockpb.Lock/Lock', { name, lease: await lease() })).subarray(5));
+    const waiting = call(owner, '/v3lockpb.Lock/Lock', { name, lease: await lease() });
+    await sleep(200);
+    // Every applied write wakes the waiter to re-check its turn.
+    for (let i = 0; i < 40; i++) await call(owner, '/etcdserverpb.KV/Put', { key: new TextEncoder().encode(`noise/${i}`), value: new Uint8Array([1]) });
+    await call(owner, '/v3lockpb.Lock/Unlock', { key: held.key });
+    const got = METHODS['/v3lockpb.Lock/Lock'].response.decode((await waiting).subarray(5));
+    assert.ok(got.key.byteLength > 0, 'the waiter got the lock');
+    const warnings = (cluster.output.get('m1') ?? []).filter((l) => l.includes('MaxListenersExceededWarning'));
+    assert.deepEqual(warnings, [], 'no listener piled up on the call\'s signal');
+    owner.close();
+  });
+
   test('a connection cut with many writes in flight: the writes apply, the member survives', async () => {
     for (let round = 0; round < 5; round++) {
       const session = http2.connect(url);

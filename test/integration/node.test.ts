@@ -33,6 +33,30 @@ describe('a 3-member cluster of real processes', { concurrency: false }, () => {
     for (const m of c.members) {
       for (let i = 0; i < 20; i++) assert.equal(await c.get(m.name, `k${i}`), `v${i}`, `${m.name} k${i}`);
     }
+    // The peer traffic is counted in /metrics: a write through the leader adds writes and bytes
+    // sent to its peers, and messages received by each follower.
+    const leader = await c.waitForLeader(15_000);
+    const scrape = async (name: string): Promise<Map<string, number>> => {
+      const text = await (await fetch(c.url(name, '/metrics'))).text();
+      const values = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        const m = /^(concord_network_peer_\w+|etcd_network_peer_\w+) (\S+)$/.exec(line);
+        if (m) values.set(m[1]!, Number(m[2]));
+      }
+      return values;
+    };
+    const before = await Promise.all(c.members.map((m) => scrape(m.name)));
+    assert.equal((await c.put(leader, 'counted', 'x')).ok, true);
+    const after = await Promise.all(c.members.map((m) => scrape(m.name)));
+    const li = c.members.findIndex((m) => m.name === leader);
+    for (const name of ['concord_network_peer_socket_writes_total', 'concord_network_peer_messages_sent_total', 'etcd_network_peer_sent_bytes_total']) {
+      assert.ok(after[li]!.get(name)! > before[li]!.get(name)!, `${name} grows on the leader`);
+    }
+    for (let i = 0; i < c.members.length; i++) {
+      if (i === li) continue;
+      assert.ok(after[i]!.get('concord_network_peer_messages_received_total')! > before[i]!.get('concord_network_peer_messages_received_total')!,
+        `${c.members[i]!.name} received the append`);
+    }
     await c.destroy();
   });
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -89,6 +90,8 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
     await cluster.waitForLeader(60_000);
 
     const controller = new AbortController();
+    // Every call of the run shares this signal (one abort listener per call in flight).
+    setMaxListeners(0, controller.signal);
     const abort = (): void => controller.abort();
     options.signal.addEventListener('abort', abort, { once: true });
     let resolveHealed!: () => void;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
@@ -36,6 +37,8 @@ async function runWithKill(cluster: TestCluster, name: WorkloadName, seed: numbe
   const started = performance.now();
   const now = (): number => Math.round((performance.now() - started) * 1000) / 1000;
   const controller = new AbortController();
+  // Every call of the run shares this signal (one abort listener per call in flight).
+  setMaxListeners(0, controller.signal);
   const log: string[] = [];
   let resolveHealed!: () => void;
   const healed = new Promise<void>((resolve) => { resolveHealed = resolve; });

@@ -76,6 +76,8 @@ export function registerLockAndElection(registry: MethodRegistry, backend: EtcdB
     let last: KeyValue | undefined;
     let wake: (() => void) | undefined;
     const unsubscribe = backend.onEvents(() => wake?.());
+    const onAbort = (): void => wake?.();
+    call.signal.addEventListener('abort', onAbort, { once: true });
     try {
       await backend.readBarrier('read-index');
       while (!call.signal.aborted && !call.ended) {
@@ -87,12 +89,12 @@ export function registerLockAndElection(registry: MethodRegistry, backend: EtcdB
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
-          call.signal.addEventListener('abort', () => resolve(), { once: true });
         });
         wake = undefined;
       }
     } finally {
       unsubscribe();
+      call.signal.removeEventListener('abort', onAbort);
     }
   });
 }
@@ -141,6 +143,9 @@ async function enqueue(backend: EtcdBackend, name: Uint8Array, lease: bigint, va
 async function waitForTurn(backend: EtcdBackend, prefix: Uint8Array, key: Uint8Array, myRevision: number, signal: AbortSignal): Promise<void> {
   let wake: (() => void) | undefined;
   const unsubscribe = backend.onEvents(() => wake?.());
+  // One abort listener for the whole wait (not one per wake-up: a long wait wakes on every write).
+  const onAbort = (): void => wake?.();
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new GrpcError(GrpcStatus.CANCELLED, 'context canceled');
@@ -152,12 +157,12 @@ async function waitForTurn(backend: EtcdBackend, prefix: Uint8Array, key: Uint8A
       if (first.ok && first.response.kvs[0]?.createRevision === myRevision) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
       });
       wake = undefined;
     }
   } finally {
     unsubscribe();
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
