@@ -32,24 +32,31 @@ export function encodeStoreSnapshot(store: MvccStore): Uint8Array {
 
 export function encodeStoreState(state: StoreState): Uint8Array {
   const encoder = new StoreSnapshotEncoder(state);
-  while (!encoder.step(Number.POSITIVE_INFINITY));
-  return encoder.finish();
+  const out = new Uint8Array(encoder.size);
+  let at = 0;
+  for (let chunk = encoder.nextChunk(); chunk !== undefined; chunk = encoder.nextChunk()) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /**
- * StoreSnapshotEncoder writes a captured StoreState a few keys at a time, so that a host can
- * encode a large store between other work (the state is immutable once exported, so the bytes do
- * not depend on how the steps are spread). The size is computed up front and the output written
- * into one exact-size buffer (no growing copies); the checksum is computed step by step too.
- * Produces the same bytes as encodeStoreState.
+ * StoreSnapshotEncoder writes a captured StoreState as a series of chunks (the header, the keys a
+ * group at a time, then the rest with the checksum), so that a host can write a large snapshot to
+ * its file piece by piece between other work, never holding the whole of it in memory. The state
+ * is immutable once exported, so the bytes do not depend on when the chunks are taken; their
+ * concatenation is exactly encodeStoreState's output, whose `size` is known up front.
  */
 export class StoreSnapshotEncoder {
-  private readonly out: BinaryWriter;
+  /** size is the snapshot's total length in bytes. */
+  readonly size: number;
   /** tail is everything after the keys (leases, alarms, counters, sessions), encoded up front. */
   private readonly tail: Uint8Array;
-  private readonly size: number;
   private crc = CRC32C_START;
-  private nextKey = 0;
+  /** nextKey is the next key to encode; -1 before the header, keys.length + 1 after the tail. */
+  private nextKey = -1;
+  private written = 0;
 
   constructor(private readonly state: StoreState) {
     const tail = new BinaryWriter(4096);
@@ -69,58 +76,64 @@ export class StoreSnapshotEncoder {
     writeSessions(tail, state.sessions);
     this.tail = tail.finish();
     let keyBytes = 0;
-    for (const k of state.keys) {
-      keyBytes += 8 + k.key.length;
-      for (const write of k.writes) keyBytes += WRITE_BYTES + (write.kv === null ? 0 : LIVE_BYTES + write.kv.value.length);
-    }
+    for (const k of state.keys) keyBytes += keySize(k);
     this.size = HEADER_BYTES + keyBytes + this.tail.length + 4;
-    this.out = new BinaryWriter(this.size);
-    this.out.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(state.currentRevision).u53(state.compactRevision);
-    this.out.u32(state.keys.length);
-    this.checksum(0);
   }
 
-  /** keysLeft is the number of keys not yet encoded. */
-  get keysLeft(): number {
-    return this.state.keys.length - this.nextKey;
-  }
-
-  /** step encodes up to `keysMax` more keys; true once every key is encoded. */
-  step(keysMax: number): boolean {
+  /**
+   * nextChunk returns the next piece of the snapshot: the header first, then whole keys up to
+   * about `bytesMax` per chunk (at least one key), last the tail and checksum; then undefined.
+   */
+  nextChunk(bytesMax = Number.POSITIVE_INFINITY): Uint8Array | undefined {
     const keys = this.state.keys;
-    const end = Math.min(keys.length, this.nextKey + keysMax);
-    const w = this.out;
-    const from = w.length;
-    for (let i = this.nextKey; i < end; i++) {
-      const k = keys[i]!;
-      w.bytes(k.key).u32(k.writes.length);
-      for (const write of k.writes) {
-        w.u53(write.main).u32(write.sub).bool(write.kv !== null);
-        if (write.kv !== null) {
-          w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
-          writeU64(w, write.kv.lease);
-        }
-      }
+    let chunk: Uint8Array;
+    if (this.nextKey < 0) {
+      const w = new BinaryWriter(HEADER_BYTES);
+      w.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(this.state.currentRevision).u53(this.state.compactRevision);
+      w.u32(keys.length);
+      chunk = w.finish();
+      this.nextKey = 0;
+    } else if (this.nextKey < keys.length) {
+      let end = this.nextKey;
+      let bytes = 0;
+      while (end < keys.length && (end === this.nextKey || bytes + keySize(keys[end]!) <= bytesMax)) bytes += keySize(keys[end++]!);
+      const w = new BinaryWriter(bytes);
+      for (let i = this.nextKey; i < end; i++) writeKey(w, keys[i]!);
+      chunk = w.finish();
+      assert(chunk.length === bytes, 'key sizes computed up front');
+      this.nextKey = end;
+    } else if (this.nextKey === keys.length) {
+      this.crc = crc32cUpdate(this.crc, this.tail);
+      const w = new BinaryWriter(this.tail.length + 4);
+      w.raw(this.tail).u32(crc32cFinish(this.crc));
+      this.nextKey++;
+      this.written += this.tail.length + 4;
+      assert(this.written === this.size, 'store snapshot size computed up front');
+      return w.finish();
+    } else {
+      return undefined;
     }
-    this.nextKey = end;
-    this.checksum(from);
-    return this.nextKey === keys.length;
+    this.crc = crc32cUpdate(this.crc, chunk);
+    this.written += chunk.length;
+    return chunk;
   }
+}
 
-  /** finish writes the rest (leases, alarms, counters, sessions, checksum) and returns the snapshot. */
-  finish(): Uint8Array {
-    assert(this.nextKey === this.state.keys.length, 'every key is encoded before the snapshot is finished');
-    const from = this.out.length;
-    this.out.raw(this.tail);
-    this.checksum(from);
-    this.out.u32(crc32cFinish(this.crc));
-    const bytes = this.out.finish();
-    assert(bytes.length === this.size && bytes.buffer.byteLength === this.size, 'store snapshot size computed up front');
-    return bytes;
-  }
+/** keySize is the encoded size of one key with its writes. */
+function keySize(k: StoreState['keys'][number]): number {
+  let bytes = 8 + k.key.length;
+  for (const write of k.writes) bytes += WRITE_BYTES + (write.kv === null ? 0 : LIVE_BYTES + write.kv.value.length);
+  return bytes;
+}
 
-  private checksum(from: number): void {
-    this.crc = crc32cUpdate(this.crc, this.out.finish().subarray(from));
+function writeKey(w: BinaryWriter, k: StoreState['keys'][number]): void {
+  w.bytes(k.key).u32(k.writes.length);
+  for (const write of k.writes) {
+    w.u53(write.main).u32(write.sub).bool(write.kv !== null);
+    if (write.kv !== null) {
+      w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
+      writeU64(w, write.kv.lease);
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus, type Term,
 } from '../raft/index.js';
 import { decodeEnvelope, encodeEnvelope, type ProposalId } from './proposal-envelope.js';
+import type { SnapshotStream } from '../storage/snapshot-store.js';
 import type { StateMachine } from './state-machine.js';
 
 /** PersistableReady is the part of a Ready that must be made durable. */
@@ -22,6 +23,8 @@ export interface PersistableReady {
 export interface GroupStorage extends LogStorage {
   persistReady(ready: PersistableReady, mustSync: boolean): Promise<void>;
   createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<unknown> | unknown;
+  /** createSnapshotFrom, when offered, is createSnapshot with the data written as it is produced. */
+  createSnapshotFrom?(index: LogIndex, confState: ConfState, data: SnapshotStream): Promise<unknown>;
   compact(index: LogIndex): Promise<unknown> | unknown;
 }
 
@@ -617,10 +620,7 @@ export class GroupHost<R> {
   private async maybeSnapshot(): Promise<void> {
     if (this.snapshotting || this.stopped || this.appliedIndex - this.snapshotIndex < this.limits.snapshotEntries) return;
     this.snapshotting = true;
-    const index = this.appliedIndex;
-    const confState = this.node.status().config;
-    const encoded = this.stateMachine.snapshotInSteps?.() ?? Promise.resolve(this.stateMachine.snapshot());
-    void this.takeSnapshot(index, confState, encoded).then(
+    void this.takeSnapshot(this.appliedIndex, this.node.status().config).then(
       () => { this.snapshotting = false; },
       (error: unknown) => {
         this.snapshotting = false;
@@ -629,12 +629,20 @@ export class GroupHost<R> {
     );
   }
 
-  private async takeSnapshot(index: LogIndex, confState: ConfState, encoded: Promise<Uint8Array>): Promise<void> {
+  private async takeSnapshot(index: LogIndex, confState: ConfState): Promise<void> {
     const started = this.now();
-    const data = await encoded;
-    if (this.stopped) return;
+    let bytes: number;
     try {
-      await this.storage.createSnapshot(index, confState, data);
+      // Both sides streaming: the state is captured now and written to the file chunk by chunk.
+      const stream = this.storage.createSnapshotFrom !== undefined ? this.stateMachine.snapshotStream?.() : undefined;
+      if (stream !== undefined) {
+        bytes = stream.bytes;
+        await this.storage.createSnapshotFrom!(index, confState, stream);
+      } else {
+        const data = this.stateMachine.snapshot();
+        bytes = data.byteLength;
+        await this.storage.createSnapshot(index, confState, data);
+      }
     } catch (error) {
       // A snapshot received from the leader meanwhile covers this one: nothing to do.
       if (error instanceof RaftError && error.code === RaftErrorCode.SnapshotOutOfDate) {
@@ -648,7 +656,7 @@ export class GroupHost<R> {
     const compactTo = index - this.limits.snapshotCatchUpEntries;
     if (compactTo > this.storage.firstIndex()) await this.storage.compact(compactTo);
     this.logger.info('snapshot taken', {
-      group: this.groupId, index, bytes: data.byteLength, compactedTo: Math.max(compactTo, 0), ms: Math.round(this.now() - started),
+      group: this.groupId, index, bytes, compactedTo: Math.max(compactTo, 0), ms: Math.round(this.now() - started),
     });
   }
 

@@ -3,10 +3,18 @@ import {
   type KvApplyResult, type KvCommand, type MvccStoreOptions, type WatchEvent, type WatchHubOptions,
 } from '../kv/index.js';
 import type { LogIndex } from '../raft/index.js';
+import type { SnapshotStream } from '../storage/snapshot-store.js';
 import type { StateMachine } from './state-machine.js';
 
-/** SNAPSHOT_KEYS_PER_STEP is how many keys snapshotInSteps encodes per event-loop turn (a few ms). */
-const SNAPSHOT_KEYS_PER_STEP = 4096;
+/** SNAPSHOT_CHUNK_BYTES is about how much of a snapshot snapshotStream encodes per event-loop turn. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+async function* chunksOf(encoder: StoreSnapshotEncoder): AsyncIterable<Uint8Array> {
+  for (let chunk = encoder.nextChunk(SNAPSHOT_CHUNK_BYTES); chunk !== undefined; chunk = encoder.nextChunk(SNAPSHOT_CHUNK_BYTES)) {
+    yield chunk;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 /** AppliedListener hears every applied command with its result, in log order. */
 export type AppliedListener = (command: KvCommand, result: KvApplyResult, index: LogIndex) => void;
@@ -65,15 +73,14 @@ export class KvStateMachine implements StateMachine<KvApplyResult> {
   }
 
   /**
-   * snapshotInSteps captures the state now (as of the last applied index) and encodes it a few
-   * thousand keys per event-loop turn, so that a large store does not block the loop (a leader
-   * blocked for a second hands its leadership over). Applies may go on meanwhile: the captured
-   * state does not change.
+   * snapshotStream captures the state now (as of the last applied index) and returns its size and
+   * its bytes in chunks of about a megabyte, one per event-loop turn, so that a large store neither
+   * blocks the loop (a leader blocked for a second hands its leadership over) nor is ever held
+   * serialized in memory at once. Applies may go on meanwhile: the captured state does not change.
    */
-  async snapshotInSteps(): Promise<Uint8Array> {
+  snapshotStream(): SnapshotStream {
     const encoder = new StoreSnapshotEncoder(this.store.exportState());
-    while (!encoder.step(SNAPSHOT_KEYS_PER_STEP)) await new Promise((resolve) => setImmediate(resolve));
-    return encoder.finish();
+    return { bytes: encoder.size, chunks: chunksOf(encoder) };
   }
 
   restore(data: Uint8Array, index: LogIndex): void {

@@ -1,4 +1,5 @@
 import type { LogIndex } from '../raft/types.js';
+import type { SnapshotStream } from '../storage/snapshot-store.js';
 
 /**
  * StateMachine is what a Raft group replicates: committed commands are applied in log order, on
@@ -11,10 +12,11 @@ export interface StateMachine<Result> {
   /** snapshot serializes the whole state (as of the last applied index). */
   snapshot(): Uint8Array;
   /**
-   * snapshotInSteps, when offered, captures the state at once (as of the last applied index) and
-   * serializes it over several event-loop turns; applies may run before it resolves.
+   * snapshotStream, when offered, captures the state at once (as of the last applied index) and
+   * returns its serialized size and bytes in chunks produced over several event-loop turns
+   * (applies may run meanwhile); the same bytes as `snapshot()`.
    */
-  snapshotInSteps?(): Promise<Uint8Array>;
+  snapshotStream?(): SnapshotStream;
   /** restore replaces the whole state with a snapshot taken at `index`. */
   restore(data: Uint8Array, index: LogIndex): void;
 }

@@ -134,3 +134,29 @@ test('disk storage: snapshot data is not kept in memory once in its file, and is
     await reopened.close();
   });
 });
+
+test('disk storage: a snapshot streamed in chunks is the same file as one written whole', async () => {
+  await withTempDir(async (root) => {
+    const fs = new NodeFileSystem();
+    const whole = (await DiskStorage.open(path.join(root, 'whole'), fs, options)).storage;
+    const streamed = (await DiskStorage.open(path.join(root, 'streamed'), fs, options)).storage;
+    const data = new Uint8Array(5_000).map((_, i) => (i * 7) % 256);
+    for (const s of [whole, streamed]) await s.persistReady({ entries: makeEntries(1, 20, 1) }, true);
+    await whole.createSnapshot(15, CONF, data);
+    async function* pieces(): AsyncIterable<Uint8Array> {
+      for (let at = 0; at < data.length; at += 1_234) yield data.subarray(at, at + 1_234);
+    }
+    const metadata = await streamed.createSnapshotFrom(15, CONF, { bytes: data.length, chunks: pieces() });
+    assert.deepEqual(metadata, { index: 15, term: 1, confState: CONF });
+    const name = snapshotName(1, 15);
+    assert.deepEqual(await fsp.readFile(path.join(root, 'streamed', SNAP_DIR, name)), await fsp.readFile(path.join(root, 'whole', SNAP_DIR, name)));
+    // Chunks that do not add up to the announced size are refused (and no WAL marker is written).
+    await assert.rejects(streamed.createSnapshotFrom(18, CONF, { bytes: data.length + 1, chunks: pieces() }), /announced/);
+    assert.equal(streamed.snapshotMetadata().index, 15);
+    await streamed.close();
+    await whole.close();
+    const { storage: reopened } = await DiskStorage.open(path.join(root, 'streamed'), fs, options);
+    assert.deepEqual(reopened.snapshot().data, data);
+    await reopened.close();
+  });
+});

@@ -11,7 +11,7 @@ import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { STORAGE_LIMITS } from './limits.js';
-import { SnapshotStore } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotStream } from './snapshot-store.js';
 import type { WalIdentity } from './wal-record.js';
 import { parseSegmentName } from './wal-segment-name.js';
 import { Wal, type TornTail } from './wal.js';
@@ -145,7 +145,17 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
    * megabytes written and synced) is written beside the log writes, not in their queue, so that
    * appends go on meanwhile; recording it in the WAL and the memory view is queued as usual.
    */
-  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+  async createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    const metadata = await this.createSnapshotFrom(index, confState, { bytes: data.byteLength, chunks: once(data) });
+    return { metadata, data };
+  }
+
+  /**
+   * createSnapshotFrom is createSnapshot with the data arriving in chunks, written to the file as
+   * they come (the whole snapshot is never in memory). If the file went missing before it was
+   * recorded (purged by a snapshot installed meanwhile), fails with SnapshotOutOfDate.
+   */
+  createSnapshotFrom(index: LogIndex, confState: ConfState, data: SnapshotStream): Promise<SnapshotMetadata> {
     const checked = (): Term => {
       const current = this.memory.snapshot().metadata.index;
       if (index <= current) throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} is not newer than ${current}`);
@@ -154,7 +164,7 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     };
     const saved = this.guard(async () => {
       const term = checked();
-      await this.snapshots.save({ metadata: { index, term, confState }, data });
+      await this.snapshots.saveStream({ index, term, confState }, data);
       return term;
     });
     this.sideTasks.add(saved);
@@ -162,16 +172,15 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     return saved.then((savedTerm) => this.run(async () => {
       const term = checked();
       assert(term === savedTerm, 'the term of a snapshot index does not change');
-      // A snapshot installed from the leader meanwhile purges files above its own index: write
-      // this one again if it went (the WAL must never name a snapshot file that is missing).
+      // The WAL must never name a snapshot file that is missing.
       if (!(await this.snapshots.list()).some((f) => f.index === index && f.term === term)) {
-        await this.snapshots.save({ metadata: { index, term, confState }, data });
+        throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} was purged before it was recorded`);
       }
       await this.wal.saveSnapshot({ index, term, installed: false });
       const snapshot = this.memory.createSnapshot(index, confState, NO_DATA);
       this.snapshotData = undefined;
       await this.purge(term, index);
-      return { metadata: snapshot.metadata, data };
+      return snapshot.metadata;
     }));
   }
 
@@ -266,4 +275,8 @@ const NO_DATA = new Uint8Array(0);
 /** withoutData is `snapshot` with its data left out (the memory view keeps only the metadata). */
 function withoutData(snapshot: Snapshot): Snapshot {
   return { metadata: snapshot.metadata, data: NO_DATA };
+}
+
+async function* once(data: Uint8Array): AsyncIterable<Uint8Array> {
+  yield data;
 }

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
+import { assert } from '../lib/assert.js';
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
-import type { LogIndex, Snapshot, Term } from '../raft/types.js';
+import type { LogIndex, Snapshot, SnapshotMetadata, Term } from '../raft/types.js';
 import { readSnapshot, writeSnapshotMetadata } from '../raft/wire-codec.js';
 import { crc32 } from './crc32.js';
 import { SnapshotCorruptionError, StorageError, StorageErrorCode } from './errors.js';
@@ -19,6 +20,15 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
 const MAGIC = 0x504e5343; // "CSNP" little-endian
 const TRAILER_BYTES = 4;
 const namePattern = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
+
+/**
+ * SnapshotStream is snapshot data produced piece by piece: its total size, known up front, and
+ * its bytes in chunks (whose lengths add up to `bytes`).
+ */
+export interface SnapshotStream {
+  readonly bytes: number;
+  readonly chunks: AsyncIterable<Uint8Array>;
+}
 
 /** SnapshotFile is one snapshot file found in the directory. */
 export interface SnapshotFile {
@@ -49,25 +59,42 @@ export class SnapshotStore {
   }
 
   /** save writes `snapshot` durably (temp file, fdatasync, rename, directory fsync). */
-  async save(snapshot: Snapshot): Promise<SnapshotFile> {
-    const { index, term } = snapshot.metadata;
-    if (snapshot.data.byteLength > STORAGE_LIMITS.snapshotBytesMax) {
-      throw new StorageError(StorageErrorCode.RecordTooLarge, `snapshot of ${snapshot.data.byteLength} bytes exceeds ${STORAGE_LIMITS.snapshotBytesMax}`);
+  save(snapshot: Snapshot): Promise<SnapshotFile> {
+    return this.saveStream(snapshot.metadata, { bytes: snapshot.data.byteLength, chunks: once(snapshot.data) });
+  }
+
+  /**
+   * saveStream writes a snapshot whose data arrives in chunks, the same file as `save` (so the
+   * data never needs to be in memory at once); throws if the chunks do not add up to `bytes`.
+   */
+  async saveStream(metadata: SnapshotMetadata, data: SnapshotStream): Promise<SnapshotFile> {
+    const { index, term } = metadata;
+    if (data.bytes > STORAGE_LIMITS.snapshotBytesMax) {
+      throw new StorageError(StorageErrorCode.RecordTooLarge, `snapshot of ${data.bytes} bytes exceeds ${STORAGE_LIMITS.snapshotBytesMax}`);
     }
-    // The same bytes as writeSnapshot after the magic and version, written as three pieces so
-    // that the (possibly large) data is not copied into a file image.
+    // The same bytes as writeSnapshot after the magic and version: metadata, u32 data length,
+    // the data; then the CRC of all of it.
     const w = new BinaryWriter(256);
     w.u32(MAGIC).u16(SNAPSHOT_FORMAT_VERSION);
-    writeSnapshotMetadata(w, snapshot.metadata);
-    w.u32(snapshot.data.byteLength);
+    writeSnapshotMetadata(w, metadata);
+    w.u32(data.bytes);
     const head = w.finish();
-    const trailer = new BinaryWriter(TRAILER_BYTES).u32(crc32(snapshot.data, crc32(head))).finish();
     const name = snapshotName(term, index);
     const finalPath = path.join(this.dir, name);
     const tempPath = finalPath + TEMP_SUFFIX;
     const file = await this.fs.openAppend(tempPath);
     try {
-      await file.append([head, snapshot.data, trailer]);
+      let crc = crc32(head);
+      let written = 0;
+      await file.append([head]);
+      for await (const chunk of data.chunks) {
+        crc = crc32(chunk, crc);
+        written += chunk.byteLength;
+        if (written > data.bytes) break;
+        await file.append([chunk]);
+      }
+      assert(written === data.bytes, () => `snapshot data of ${written} bytes, ${data.bytes} announced`);
+      await file.append([new BinaryWriter(TRAILER_BYTES).u32(crc).finish()]);
       await file.datasync();
     } finally {
       await file.close();
@@ -146,4 +173,8 @@ export function decodeSnapshotFile(file: string, bytes: Uint8Array): Snapshot {
     if (error instanceof CodecError) throw new SnapshotCorruptionError(file, `undecodable: ${error.message}`, { cause: error });
     throw error;
   }
+}
+
+async function* once(data: Uint8Array): AsyncIterable<Uint8Array> {
+  yield data;
 }
