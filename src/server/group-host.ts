@@ -49,6 +49,11 @@ export interface GroupHostLimits {
   readonly snapshotCatchUpEntries: number;
   /** stallBoundMs: a leader whose fsync or event loop stalls longer hands leadership over. */
   readonly stallBoundMs: number;
+  /**
+   * loopStallWindowMs: an event-loop stall counts only when another one came within this window
+   * (a single stall is seen only once it is over; see watchStalls).
+   */
+  readonly loopStallWindowMs: number;
 }
 
 export const GROUP_HOST_DEFAULTS: GroupHostLimits = {
@@ -58,6 +63,7 @@ export const GROUP_HOST_DEFAULTS: GroupHostLimits = {
   snapshotEntries: 100_000,
   snapshotCatchUpEntries: 5_000,
   stallBoundMs: 1_000,
+  loopStallWindowMs: 5_000,
 };
 
 interface PendingProposal<R> {
@@ -87,6 +93,8 @@ export interface GroupHostStats {
   maxSyncMs: number;
   snapshots: number;
   leaderTransfersForStall: number;
+  /** loopStallsTolerated counts single event-loop stalls past the bound that did not move leadership. */
+  loopStallsTolerated: number;
 }
 
 /**
@@ -100,7 +108,7 @@ export class GroupHost<R> {
   readonly node: RawNode;
   readonly stats: GroupHostStats = {
     readies: 0, persistedEntries: 0, syncs: 0, proposalBatches: 0, readRounds: 0,
-    lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0,
+    lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0, loopStallsTolerated: 0,
   };
   private readonly limits: GroupHostLimits;
   /**
@@ -132,6 +140,8 @@ export class GroupHost<R> {
   private snapshotting = false;
   private persistStartedMs = 0;
   private stallTransferRequested = false;
+  /** lastLoopStallMs: when this leader last saw its event loop lag past the bound. */
+  private lastLoopStallMs = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private failure: Error | undefined = undefined;
   private readonly leaderListeners: ((leader: NodeId, isSelf: boolean) => void)[] = [];
@@ -677,20 +687,42 @@ export class GroupHost<R> {
 
   /**
    * watchStalls hands leadership to the most caught-up follower when this leader's disk write
-   * has been in flight, or its event loop was blocked, longer than the bound: a slow leader
-   * would otherwise hold the whole group hostage (DESIGN §11).
+   * has been in flight longer than the bound, or its event loop stalled past the bound twice
+   * within `loopStallWindowMs`: a slow leader would otherwise hold the whole group hostage
+   * (DESIGN §11). A write in flight is seen while it hangs; a loop stall only once the loop runs
+   * again, when that stall is over. One stall (a long garbage collection, a burst of work) is
+   * therefore not a reason to move leadership, whose cost is every proposal in flight; a loop
+   * that keeps stalling is.
    */
   private watchStalls(loopLagMs: number): void {
     if (!this.isLeader() || this.stallTransferRequested) return;
     const persistStalledMs = this.persistStartedMs > 0 ? this.now() - this.persistStartedMs : 0;
-    const stalledMs = Math.max(persistStalledMs, loopLagMs);
-    if (stalledMs <= this.limits.stallBoundMs) return;
+    const bound = this.limits.stallBoundMs;
+    let cause: 'fsync' | 'event loop';
+    if (persistStalledMs > bound) {
+      cause = 'fsync';
+    } else if (loopLagMs > bound) {
+      const now = this.now();
+      const repeated = now - this.lastLoopStallMs <= this.limits.loopStallWindowMs;
+      this.lastLoopStallMs = now;
+      if (!repeated) {
+        this.stats.loopStallsTolerated++;
+        this.logger.warn('event loop stalled once; keeping leadership unless it stalls again soon', {
+          group: this.groupId, stalledMs: Math.round(loopLagMs), windowMs: this.limits.loopStallWindowMs,
+        });
+        return;
+      }
+      cause = 'event loop';
+    } else {
+      return;
+    }
+    const stalledMs = cause === 'fsync' ? persistStalledMs : loopLagMs;
     const target = this.bestTransferTarget();
     if (target === NONE) return;
     this.stallTransferRequested = true;
     this.stats.leaderTransfersForStall++;
     this.logger.warn('leader stalled; transferring leadership', {
-      group: this.groupId, stalledMs: Math.round(stalledMs), cause: persistStalledMs > loopLagMs ? 'fsync' : 'event loop', to: target,
+      group: this.groupId, stalledMs: Math.round(stalledMs), cause, to: target,
     });
     this.node.transferLeadership(target);
     this.send(this.node.takeLeaderMessages());

@@ -29,6 +29,7 @@ export function registerMemberMetrics(registry: Registry, group: GroupHost<unkno
   gauge('concord_disk_wal_fsync_max_seconds', 'Longest WAL fsync seen.', () => group.stats.maxSyncMs / 1000);
   gauge('concord_server_snapshots_total', 'Snapshots taken by this member.', () => group.stats.snapshots);
   gauge('concord_server_stall_transfers_total', 'Leadership transfers started because this leader stalled.', () => group.stats.leaderTransfersForStall);
+  gauge('concord_server_loop_stalls_tolerated_total', 'Single event-loop stalls of this leader past the bound that did not move leadership.', () => group.stats.loopStallsTolerated);
   if (peers === undefined) return;
   gauge('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', () => peers.bytesSent);
   gauge('etcd_network_peer_received_bytes_total', 'The total number of bytes received from peers.', () => peers.bytesReceived);

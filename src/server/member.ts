@@ -134,6 +134,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
       snapshotCatchUpEntries: Math.min(5_000, Math.max(10, Math.floor(config.snapshotCount / 10))),
       requestTimeoutMs: 5_000 + 2 * config.electionTimeoutMs,
       stallBoundMs: Math.max(config.electionTimeoutMs / 2, 3 * config.heartbeatIntervalMs),
+      loopStallWindowMs: 5 * config.electionTimeoutMs,
     },
     onFatal,
   );

@@ -122,6 +122,30 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
     }
   });
 
+  test('one event-loop stall keeps leadership; a second within the window hands it over', async () => {
+    const cluster = await InProcessCluster.start({ members: 3, groups: [1], tickMs: 20, electionTicks: 50, limits: { stallBoundMs: 300 } });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const group = leader.groups.get(1)!.group;
+      await group.propose(encodePut('before', text.encode('x')));
+      // The host reports how late its tick ran: the loop was blocked for 800 ms, then recovered.
+      group.tick(800);
+      assert.equal(group.stats.loopStallsTolerated, 1);
+      assert.equal(group.stats.leaderTransfersForStall, 0);
+      await group.propose(encodePut('after-one-stall', text.encode('y')));
+      assert.equal(group.isLeader(), true, 'a single stall that is over does not move leadership');
+      // It stalls again well within the window (5 s by default): the loop keeps stalling.
+      group.tick(800);
+      assert.equal(group.stats.leaderTransfersForStall, 1);
+      await waitUntil(() => cluster.members.some((m) => m !== leader && m.groups.get(1)!.group.isLeader()), 5_000);
+      const newLeader = await cluster.leaderOf(1);
+      await newLeader.groups.get(1)!.group.propose(encodePut('after-transfer', text.encode('z')));
+      assert.equal(cluster.members.flatMap((m) => m.fatal).length, 0);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test('a failed fsync is fatal for the member: waiting and later requests fail, nothing is acknowledged', async () => {
     const faulty = new Map<NodeId, FaultyFileSystem>();
     const cluster = await InProcessCluster.start({
