@@ -138,6 +138,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     },
     onFatal,
   );
+  storage.releaseSnapshotData(); // restored from it; read back from disk only if a follower needs it
   // The leader renews leases in memory once a ReadIndex round confirms it still leads.
   const lessor = new Lessor(() => kv.store, Date.now, (command) => group.propose(command), logger, {
     promoteGraceMs: config.electionTimeoutMs,

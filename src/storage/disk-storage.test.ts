@@ -131,6 +131,11 @@ test('disk storage: snapshot data is not kept in memory once in its file, and is
     const { storage: reopened } = await DiskStorage.open(dir, fs, options);
     assert.equal(reopened.snapshotDataHeld, true, 'held after opening: the member restores from it');
     assert.deepEqual(reopened.snapshot(), installed);
+    reopened.releaseSnapshotData();
+    assert.equal(reopened.snapshotDataHeld, false);
+    assert.throws(() => reopened.snapshot(), (e: unknown) => isRaftError(e, RaftErrorCode.SnapshotTemporarilyUnavailable));
+    await reopened.persistReady({ entries: [] }, true);
+    assert.deepEqual(reopened.snapshot(), installed);
     await reopened.close();
   });
 });

@@ -202,6 +202,14 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     throw new RaftError(RaftErrorCode.SnapshotTemporarilyUnavailable, `snapshot ${current.metadata.index} is being read back from disk`);
   }
 
+  /**
+   * releaseSnapshotData lets go of the current snapshot's data held since opening (once the state
+   * machine is restored from it); `snapshot()` reads it back if it is needed again.
+   */
+  releaseSnapshotData(): void {
+    this.snapshotData = undefined;
+  }
+
   /** snapshotDataHeld tells whether the current snapshot's data is in memory (for tests). */
   get snapshotDataHeld(): boolean {
     return this.snapshotData !== undefined || this.memory.snapshot().metadata.index === 0;
