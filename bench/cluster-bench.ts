@@ -129,7 +129,7 @@ async function connectWhenUp(system: string, endpoints: readonly MemberEndpoint[
 
 async function startConcord(): Promise<{ cluster: TestCluster; children: ChildProcess[] }> {
   const cluster = await TestCluster.create(CLUSTER_SIZE, {
-    extraFlags: ['--log-level=warn', `--heartbeat-interval=${heartbeatMs}`, `--election-timeout=${electionMs}`],
+    extraFlags: [...(process.env['BENCH_SNAPSHOT_COUNT'] ? [`--snapshot-count=${process.env['BENCH_SNAPSHOT_COUNT']}`] : []), '--log-level=warn', `--heartbeat-interval=${heartbeatMs}`, `--election-timeout=${electionMs}`],
     token: 'concord-bench',
   });
   tempDirs.add(cluster.dir);

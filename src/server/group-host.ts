@@ -628,7 +628,7 @@ export class GroupHost<R> {
    * applying (a multi-second pause here would stall every request and cost the leadership).
    */
   private async maybeSnapshot(): Promise<void> {
-    if (this.snapshotting || this.stopped || this.appliedIndex - this.snapshotIndex < this.limits.snapshotEntries) return;
+    if (this.snapshotting || this.stopped || !this.snapshotDue()) return;
     this.snapshotting = true;
     void this.takeSnapshot(this.appliedIndex, this.node.status().config).then(
       () => { this.snapshotting = false; },
@@ -637,6 +637,24 @@ export class GroupHost<R> {
         if (!this.stopped) this.fail(error);
       },
     );
+  }
+
+  /**
+   * snapshotDue: a snapshot every `snapshotEntries` applied entries, with the members of the
+   * group staggered. Each voter is offset by its rank among the voters (rank / voters of the
+   * interval), so the three members of a group snapshot a third of the interval apart instead of
+   * all at the same index: a snapshot costs its member CPU for a while (the whole state is
+   * encoded), and a leader whose followers snapshot together would see its commits wait on both.
+   * A member that is not a voter (a learner) is not offset.
+   */
+  private snapshotDue(): boolean {
+    const every = this.limits.snapshotEntries;
+    if (this.appliedIndex - this.snapshotIndex >= every) return true;
+    const voters = this.node.raft.trk.confState().voters;
+    const rank = [...voters].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).indexOf(this.node.id);
+    if (rank <= 0) return false;
+    const offset = Math.floor((rank * every) / voters.length);
+    return Math.floor((this.appliedIndex + offset) / every) > Math.floor((this.snapshotIndex + offset) / every);
   }
 
   private async takeSnapshot(index: LogIndex, confState: ConfState): Promise<void> {

@@ -146,6 +146,25 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
     }
   });
 
+  test('the members of a group snapshot a third of the interval apart, not at the same index', async () => {
+    const every = 60;
+    const cluster = await InProcessCluster.start({ members: 3, groups: [1], limits: { snapshotEntries: every, snapshotCatchUpEntries: 10 } });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const group = leader.groups.get(1)!.group;
+      for (let i = 0; i < 3 * every; i++) await group.propose(encodePut(`s${i}`, text.encode('v')));
+      await waitUntil(() => cluster.members.every((m) => m.groups.get(1)!.group.applied() >= 3 * every), 10_000);
+      await waitUntil(() => cluster.members.every((m) => m.groups.get(1)!.storage.snapshotMetadata().index > every), 10_000);
+      const indexes = cluster.members.map((m) => m.groups.get(1)!.storage.snapshotMetadata().index);
+      // Ranks 0, 1 and 2 snapshot at multiples of 60 shifted by 0, 20 and 40 entries.
+      const phases = indexes.map((i) => i % every).sort((a, b) => a - b);
+      assert.equal(new Set(indexes).size, 3, `three different snapshot indexes: ${indexes.join(', ')}`);
+      assert.deepEqual(phases.map((p) => Math.floor(p / 20)), [0, 1, 2], `staggered by a third: ${indexes.join(', ')}`);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test('a failed fsync is fatal for the member: waiting and later requests fail, nothing is acknowledged', async () => {
     const faulty = new Map<NodeId, FaultyFileSystem>();
     const cluster = await InProcessCluster.start({
