@@ -37,6 +37,9 @@ import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-
  *
  * --rounds N runs every workload N times (round after round) and reports the median of each figure.
  *
+ * BENCH_SNAPSHOT_COUNT=N in the environment starts the Concord members with --snapshot-count=N (e.g.
+ * a very large N to see a row without the snapshots a long run takes).
+ *
  * --member-node-args="ARGS" starts the Concord members with these Node/V8 flags (e.g. "--trace-gc",
  * "--max-semi-space-size=32"); their stdout is shown.
  *
