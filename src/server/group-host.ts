@@ -138,6 +138,8 @@ export class GroupHost<R> {
   private soonScheduled = false;
   private inReady = false;
   private snapshotting = false;
+  /** snapshotOffset: this voter's shift of the snapshot schedule (see snapshotDue); undefined until computed. */
+  private snapshotOffset: number | undefined = undefined;
   private persistStartedMs = 0;
   private stallTransferRequested = false;
   /** lastLoopStallMs: when this leader last saw its event loop lag past the bound. */
@@ -553,6 +555,7 @@ export class GroupHost<R> {
   }
 
   private applySnapshot(snapshot: Snapshot): void {
+    this.snapshotOffset = undefined;
     const index = snapshot.metadata.index;
     this.stateMachine.restore(snapshot.data, index);
     this.appliedIndex = index;
@@ -574,6 +577,7 @@ export class GroupHost<R> {
       let appliedId: ProposalId | undefined;
       if (e.type === EntryType.ConfChange) {
         this.node.applyConfChange(decodeConfChange(e.data));
+        this.snapshotOffset = undefined; // the voters may have changed
       } else if (e.data.byteLength > 0) {
         const envelope = decodeEnvelope(e.data);
         const result = this.stateMachine.apply(e.index, envelope.command);
@@ -650,11 +654,14 @@ export class GroupHost<R> {
   private snapshotDue(): boolean {
     const every = this.limits.snapshotEntries;
     if (this.appliedIndex - this.snapshotIndex >= every) return true;
-    const voters = this.node.raft.trk.confState().voters;
-    const rank = [...voters].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).indexOf(this.node.id);
-    if (rank <= 0) return false;
-    const offset = Math.floor((rank * every) / voters.length);
-    return Math.floor((this.appliedIndex + offset) / every) > Math.floor((this.snapshotIndex + offset) / every);
+    if (this.snapshotOffset === undefined) {
+      // Computed once per configuration (reset when a conf change or a snapshot is applied).
+      const voters = this.node.raft.trk.confState().voters;
+      const rank = [...voters].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).indexOf(this.node.id);
+      this.snapshotOffset = rank <= 0 ? 0 : Math.floor((rank * every) / voters.length);
+    }
+    const offset = this.snapshotOffset;
+    return offset > 0 && Math.floor((this.appliedIndex + offset) / every) > Math.floor((this.snapshotIndex + offset) / every);
   }
 
   private async takeSnapshot(index: LogIndex, confState: ConfState): Promise<void> {
