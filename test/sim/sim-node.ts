@@ -93,6 +93,13 @@ export class SimNode {
   addAccepted = false;
   /** everMember: the node has been in an applied configuration (founding or added). */
   everMember: boolean;
+  /**
+   * removedAtIndex: the index of the committed entry (conf change or snapshot) whose application
+   * took this node out of the configuration, 0 until that happens. Kept across crashes: a
+   * restarted node re-applies its log from the bootstrap entries, passing through configurations
+   * that do not hold it yet (the first one holds only node 1), and that is no removal.
+   */
+  private removedAtIndex: LogIndex = 0;
   /** restartAtTick is when a crashed node comes back (undefined: up, or kept down). */
   restartAtTick: number | undefined;
   private pendingReads: ReadState[] = [];
@@ -318,8 +325,10 @@ export class SimNode {
       const values = decodeValues(rd.snapshot.data);
       checker.onSnapshotRestored(this.id, rd.snapshot.metadata.index, values);
       this.sm.restore(rd.snapshot.metadata.index, values);
+      const wasMember = isMember(this.confState, this.id);
       this.confState = rd.snapshot.metadata.confState;
       if (isMember(this.confState, this.id)) this.everMember = true;
+      else if (wasMember) this.noteRemoval(rd.snapshot.metadata.index);
     }
     for (const e of rd.committedEntries) {
       if (e.index <= this.skipThrough && e.index <= this.sm.appliedIndex) continue;
@@ -328,7 +337,9 @@ export class SimNode {
         checker.onApplied(this.id, e, before, undefined);
         const cc = decodeConfChange(e.data);
         const wasJoint = this.confState.votersOutgoing.length > 0;
+        const wasMember = isMember(this.confState, this.id);
         this.confState = raw.applyConfChange(cc);
+        if (wasMember && !isMember(this.confState, this.id)) this.noteRemoval(e.index);
         if (!wasJoint && this.confState.votersOutgoing.length > 0) this.host.reach('joint-config-entered');
         if (wasJoint && this.confState.votersOutgoing.length === 0) this.host.reach('joint-config-left');
         for (const c of cc.changes) {
@@ -363,10 +374,16 @@ export class SimNode {
     }
     this.serveReads();
     checker.onIndexes(this.id, this.sm.appliedIndex, this.commit, this.disk.live.lastIndex());
-    if (this.everMember && !isMember(this.confState, this.id) && !this.removalApplied) {
+    if (this.removedAtIndex > 0 && this.sm.appliedIndex >= this.removedAtIndex && !isMember(this.confState, this.id) &&
+      !this.removalApplied) {
       this.removalApplied = true;
       trace.add(`n${this.id} applied its own removal: shutting down soon`);
     }
+  }
+
+  /** noteRemoval records the first committed entry that took this node out of the configuration. */
+  private noteRemoval(index: LogIndex): void {
+    if (this.removedAtIndex === 0 || index < this.removedAtIndex) this.removedAtIndex = index;
   }
 
   /** checkReadyContract checks what the host relies on: mustSync covers entries and term/vote changes, messages are addressed from us. */

@@ -32,6 +32,21 @@ test('simulator: fixed seeds (3, 5 and 7 nodes) break no invariant and make prog
   assert.deepEqual(unreached, [], 'every rare path is reached by the fixed seeds');
 });
 
+test('simulator: a restarted node re-applying its bootstrap entries is not taken for a removed one', () => {
+  // These seeds (found by CI's random batch) restart a founder from an empty applied index: it
+  // passes through the first bootstrap configuration, which holds only node 1. The harness once
+  // took that for the node's removal and shut down a voter, leaving the group without a quorum
+  // (a liveness failure). run() throws on any failure.
+  for (const seed of [792876524, 792883959, 792884299]) {
+    const r = runSimulation({ seed, nodes: 3, keepFullTrace: true });
+    const lines = (r.fullTrace ?? '').split('\n');
+    assert.ok(lines.some((l) => /n[23] start #[2-9] applied=0 /.test(l)), `seed ${seed}: a founder restarts from applied 0`);
+    lines.forEach((l, i) => {
+      if (/applied its own removal/.test(l)) assert.notEqual(lines[i - 1], '1/1 EntryConfChange v1', `seed ${seed}: ${l}`);
+    });
+  }
+});
+
 test('simulator: one seed replays to the identical trace', () => {
   const a = runSimulation({ seed: 7, nodes: 5, keepFullTrace: true });
   const b = runSimulation({ seed: 7, nodes: 5, keepFullTrace: true });
