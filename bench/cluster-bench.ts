@@ -45,6 +45,11 @@ import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-
  *
  * --cpu-prof DIR runs the Concord members under `node --cpu-prof` and stops them with SIGTERM at
  * the end so that each writes its profile to DIR (summarise with bench/cpu-profile-summary.js).
+ *
+ * --alloc-prof DIR runs the Concord members with bench/alloc-sampler.js preloaded (V8's sampling
+ * heap profiler, freed objects included) and stops them with SIGTERM at the end so that each
+ * writes where its allocation came from to DIR (summarise with bench/alloc-profile-summary.js,
+ * --ops N for bytes per operation: the bench prints the operations it sent to Concord).
  */
 
 const { values: options } = parseArgs({
@@ -60,6 +65,7 @@ const { values: options } = parseArgs({
     'watch-rate': { type: 'string', default: '500' },
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'alloc-prof': { type: 'string' },
     'member-node-args': { type: 'string' },
     rounds: { type: 'string', default: '1' },
     memory: { type: 'string' },
@@ -81,7 +87,13 @@ const watchRatePerSecond = Number(options['watch-rate']);
 const heartbeatMs = Number(options['heartbeat-interval']);
 const electionMs = Number(options['election-timeout']);
 const cpuProfDir = options['cpu-prof'] === undefined ? undefined : path.resolve(options['cpu-prof']);
-const memberNodeArgs = options['member-node-args']?.split(/\s+/).filter((a) => a !== '') ?? [];
+const allocProfDir = options['alloc-prof'] === undefined ? undefined : path.resolve(options['alloc-prof']);
+const memberNodeArgs = [
+  ...(options['member-node-args']?.split(/\s+/).filter((a) => a !== '') ?? []),
+  ...(allocProfDir === undefined ? [] : ['--import', path.resolve(path.dirname(new URL(import.meta.url).pathname), 'alloc-sampler.js')]),
+];
+/** profiledMembers: the members must stop with SIGTERM at the end to write their profiles. */
+const profiledMembers = cpuProfDir !== undefined || allocProfDir !== undefined;
 
 const CLUSTER_SIZE = 3;
 /** CONCORD_MAIN is the built `concord` command (dist/src/cli/main.js, beside this file's dist/bench). */
@@ -144,7 +156,10 @@ async function startConcord(): Promise<{ cluster: TestCluster; children: ChildPr
       ? cluster.start(m.name)
       : spawn(process.execPath, [
         ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`]), ...memberNodeArgs, CONCORD_MAIN, ...cluster.flagsFor(m),
-      ], { stdio: ['ignore', memberNodeArgs.length > 0 ? 'inherit' : 'ignore', 'inherit'] });
+      ], {
+        stdio: ['ignore', options['member-node-args'] !== undefined ? 'inherit' : 'ignore', 'inherit'],
+        env: allocProfDir === undefined ? process.env : { ...process.env, CONCORD_ALLOC_PROF_DIR: allocProfDir },
+      });
     if (child.pid !== undefined) startedPids.add(child.pid);
     return child;
   });
@@ -274,6 +289,10 @@ async function main(): Promise<void> {
     console.log('Batching (members\' /metrics over the whole run, warm-up included; watch: per put; get rows: reads per ReadIndex round summed over members):');
     console.log(formatBatchingTable(specs, rows, systems));
     for (const result of memory) console.log(describeMemory(result));
+    if (allocProfDir !== undefined) {
+      const ops = runs.filter((r) => r.system === 'Concord').reduce((sum, r) => sum + r.ops, 0);
+      console.log(`operations sent to Concord in the measured windows: ${ops} (the warm-ups, ${warmupSeconds} s per row, and the preload of ${keyCount} keys come on top)`);
+    }
     if (options.json !== undefined) {
       fs.mkdirSync(path.dirname(path.resolve(options.json)), { recursive: true });
       fs.writeFileSync(options.json, JSON.stringify({
@@ -284,9 +303,12 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const target of targets) closeTarget(target);
+    if (profiledMembers) await stopForProfiles(concord.children);
     if (cpuProfDir !== undefined) {
-      await stopForProfiles(concord.children);
       console.log(`Concord CPU profiles in ${cpuProfDir} (node dist/bench/cpu-profile-summary.js ${cpuProfDir})`);
+    }
+    if (allocProfDir !== undefined) {
+      console.log(`Concord allocation profiles in ${allocProfDir} (node dist/bench/alloc-profile-summary.js ${allocProfDir} --ops N)`);
     }
     if (cpuProfDir !== undefined || memberNodeArgs.length > 0) {
       for (const child of concord.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { areaOf, frameLabel, type CallFrame } from './profile-areas.js';
 
 /**
  * cpu-profile-summary: where the time of a `node --cpu-prof` profile goes, by area of the code
@@ -8,41 +9,8 @@ import path from 'node:path';
  *   node dist/bench/cpu-profile-summary.js FILE.cpuprofile|DIR [--top 25]
  */
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
-
-/** AREAS map a script URL (or a V8 pseudo-frame) to an area of the code, first match wins. */
-const AREAS: readonly (readonly [RegExp, string])[] = [
-  [/^\(garbage collector\)$/, 'GC'],
-  [/^\(idle\)$/, 'idle'],
-  [/^\(program\)$/, 'V8/native (program)'],
-  [/node:internal\/http2|node:http2/, 'node http2'],
-  [/node:internal\/(stream_base_commons|streams)|node:stream/, 'node streams'],
-  [/node:internal\/(fs|url)|node:fs/, 'node fs'],
-  [/node:net|node:internal\/net/, 'node net'],
-  [/node:internal\/(timers|process\/task_queues|async_hooks)|node:timers/, 'node timers/microtasks'],
-  [/node:(internal\/)?(events|buffer)/, 'node events/buffer'],
-  [/^node:/, 'node other'],
-  [/\/src\/api\/grpc\//, 'src/api/grpc (serving)'],
-  [/\/src\/api\/codec\/|@bufbuild\/protobuf/, 'protobuf codecs'],
-  [/\/src\/api\/(etcd|http)\//, 'src/api/etcd (services)'],
-  [/\/src\/raft\//, 'src/raft'],
-  [/\/src\/storage\//, 'src/storage (WAL)'],
-  [/\/src\/transport\//, 'src/transport'],
-  [/\/src\/kv\//, 'src/kv (MVCC)'],
-  [/\/src\/server\//, 'src/server (host, apply)'],
-  [/\/src\/lib\//, 'src/lib'],
-  [/\/bench\//, 'bench (load generator)'],
-  [/node_modules\/([^/]+)/, 'node_modules'],
-  [/\/src\//, 'src other'],
-];
-
-function areaOf(frame: CallFrame): string {
-  const subject = frame.url === '' ? frame.functionName : frame.url;
-  for (const [pattern, area] of AREAS) if (pattern.test(subject)) return area;
-  return frame.url === '' ? `native: ${frame.functionName || '(anonymous)'}` : 'other';
-}
 
 /** summarizeProfile prints self time by area and the top functions of one profile. */
 export function summarizeProfile(file: string, top: number): void {
@@ -66,8 +34,7 @@ export function summarizeProfile(file: string, top: number): void {
     }
     totalUs += us;
     byArea.set(area, (byArea.get(area) ?? 0) + us);
-    const where = frame.url === '' ? '' : ` ${frame.url.replace(/^file:\/\/.*?\/(dist\/)?/, '')}:${frame.lineNumber + 1}`;
-    const name = `${frame.functionName || '(anonymous)'}${where}`;
+    const name = frameLabel(frame);
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
   }
   const wallUs = profile.endTime - profile.startTime;

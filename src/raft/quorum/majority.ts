@@ -14,6 +14,8 @@ export type AckedIndexer = (id: NodeId) => LogIndex | undefined;
  */
 export class MajorityConfig {
   readonly ids: ReadonlySet<NodeId>;
+  /** scratch holds committedIndex's sorted acknowledgements (one slot per voter). */
+  private scratch: number[] | undefined;
 
   constructor(ids: Iterable<NodeId> = []) {
     this.ids = new Set(ids);
@@ -39,11 +41,16 @@ export class MajorityConfig {
   committedIndex(acked: AckedIndexer): LogIndex {
     const n = this.ids.size;
     if (n === 0) return Number.POSITIVE_INFINITY;
-    // Small configs are the common case: sort a reused-size array, no per-voter allocation beyond it.
-    const indexes = new Array<number>(n);
+    // Called on every acknowledgement: an insertion sort into an array kept with the config (the
+    // voters are few) allocates nothing, where Array.prototype.sort allocates a work array per call.
+    const indexes = (this.scratch ??= new Array<number>(n).fill(0));
     let i = 0;
-    for (const id of this.ids) indexes[i++] = acked(id) ?? 0;
-    indexes.sort((a, b) => b - a);
+    for (const id of this.ids) {
+      const v = acked(id) ?? 0;
+      let j = i++;
+      for (; j > 0 && indexes[j - 1]! < v; j--) indexes[j] = indexes[j - 1]!;
+      indexes[j] = v;
+    }
     return indexes[Math.floor(n / 2)]!;
   }
 
