@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import {
   EntryType, NONE, RaftError, RaftErrorCode, RawNode, decodeConfChange,
   type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
-  type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus, type Term,
+  type MsgApp, type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus, type Term,
 } from '../raft/index.js';
 import { decodeEnvelope, encodeEnvelope, type ProposalId } from './proposal-envelope.js';
 import type { SnapshotStream } from '../storage/snapshot-store.js';
@@ -95,6 +95,10 @@ export interface GroupHostStats {
   leaderTransfersForStall: number;
   /** loopStallsTolerated counts single event-loop stalls past the bound that did not move leadership. */
   loopStallsTolerated: number;
+  /** commitNoticesDeferred counts a leader's appends without entries held back a loop turn (see send). */
+  commitNoticesDeferred: number;
+  /** commitNoticesSuperseded counts those never sent: a later append to the follower carried the commit. */
+  commitNoticesSuperseded: number;
 }
 
 /**
@@ -109,7 +113,11 @@ export class GroupHost<R> {
   readonly stats: GroupHostStats = {
     readies: 0, persistedEntries: 0, syncs: 0, proposalBatches: 0, readRounds: 0,
     lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0, loopStallsTolerated: 0,
+    commitNoticesDeferred: 0, commitNoticesSuperseded: 0,
   };
+  /** heldNotices: per follower, the leader's latest append without entries not yet sent (see send). */
+  private readonly heldNotices = new Map<NodeId, MsgApp>();
+  private heldNoticesScheduled = false;
   private readonly limits: GroupHostLimits;
   /**
    * sequence numbers this member's proposals. It starts from the wall clock in microseconds, so
@@ -448,11 +456,60 @@ export class GroupHost<R> {
     return n;
   }
 
+  /**
+   * send hands messages to the transport, except a leader's appends without entries (the notices
+   * that move a follower's commit index, and empty probes), which wait one event-loop iteration:
+   *
+   * - An answer to a client is one HTTP/2 HEADERS+DATA write and, a loop iteration later, the
+   *   trailers that complete the call; notices sent at commit went between the two (their encoding,
+   *   two socket writes, and the followers' acknowledgements read before the trailers), so every
+   *   call waited for them. Held, they go after the trailers.
+   * - A later append to the same follower (the next proposal, under load most of them) carries the
+   *   commit index too: the held notice is then dropped (`commitNoticesSuperseded`), and the
+   *   follower has one message less to persist-check and answer.
+   *
+   * Raft allows any message to be delayed or lost; order per follower is kept (a held notice goes
+   * before any other message to that follower unless an append replaces it). Followers learn the
+   * commit at most one loop iteration later than before.
+   */
   private send(messages: readonly Message[]): void {
     for (const m of messages) {
+      const held = this.heldNotices.get(m.to);
+      if (m.type === 'MsgApp' && m.entries.length === 0) {
+        // The newer notice (same or later commit) replaces an older one outright.
+        if (held !== undefined) this.stats.commitNoticesSuperseded++;
+        this.heldNotices.set(m.to, m);
+        this.stats.commitNoticesDeferred++;
+        this.scheduleHeldNotices();
+        continue;
+      }
+      if (held !== undefined) {
+        this.heldNotices.delete(m.to);
+        if (m.type === 'MsgApp' && m.term === held.term && m.commit >= held.commit) this.stats.commitNoticesSuperseded++;
+        else this.transport.send(held.to, this.groupId, [held]);
+      }
       this.transport.send(m.to, this.groupId, [m]);
     }
   }
+
+  /**
+   * scheduleHeldNotices sends the held notices in the check phase of the next loop iteration:
+   * after node's HTTP/2 session wrote the trailers of the answers given in this one (the session
+   * writes from a native immediate, which runs before JavaScript immediates).
+   */
+  private scheduleHeldNotices(): void {
+    if (this.heldNoticesScheduled) return;
+    this.heldNoticesScheduled = true;
+    setImmediate(() => setImmediate(this.sendHeldNotices));
+  }
+
+  private readonly sendHeldNotices = (): void => {
+    this.heldNoticesScheduled = false;
+    if (this.stopped || this.heldNotices.size === 0) return;
+    for (const m of this.heldNotices.values()) this.transport.send(m.to, this.groupId, [m]);
+    this.heldNotices.clear();
+    this.transport.flushNow?.();
+  };
 
   private flushProposals(): void {
     if (this.queuedIds.length === 0) return;

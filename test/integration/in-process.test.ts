@@ -165,6 +165,41 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
     }
   });
 
+  test('a leader holds commit notices one loop turn: they still reach idle followers, and a later append replaces them', async () => {
+    // No ticks during the test (no heartbeats, which carry the commit index too): only the
+    // leader's commit notices can tell the followers that an entry is committed.
+    const cluster = await InProcessCluster.start({ members: 3, groups: [1], tickMs: 600_000 });
+    try {
+      const first = cluster.member(1).groups.get(1)!.group;
+      first.node.campaign();
+      first.tick(); // runs the loop once: the (pre-)vote requests go out
+      const leader = await cluster.leaderOf(1);
+      const group = leader.groups.get(1)!.group;
+      const followers = cluster.members.filter((m) => m !== leader);
+      await group.propose(encodePut('one', text.encode('v')));
+      const index = group.applied();
+      await waitUntil(() => followers.every((m) => m.groups.get(1)!.group.applied() >= index));
+      assert.ok(group.stats.commitNoticesDeferred > 0, 'the notices were held');
+      for (const m of followers) assert.equal(m.groups.get(1)!.store.get('one')?.value.length, 1);
+
+      // A proposal every loop turn: most held notices are replaced by the next append.
+      const superseded = group.stats.commitNoticesSuperseded;
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i++) {
+        writes.push(group.propose(encodePut(`k${i}`, text.encode('v'))));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(writes);
+      const last = group.applied();
+      await waitUntil(() => followers.every((m) => m.groups.get(1)!.group.applied() >= last));
+      assert.ok(group.stats.commitNoticesSuperseded > superseded,
+        `held notices replaced by later appends: ${group.stats.commitNoticesSuperseded - superseded}`);
+      for (const m of followers) assert.equal(m.groups.get(1)!.store.size, 101);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test('a failed fsync is fatal for the member: waiting and later requests fail, nothing is acknowledged', async () => {
     const faulty = new Map<NodeId, FaultyFileSystem>();
     const cluster = await InProcessCluster.start({
