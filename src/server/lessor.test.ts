@@ -354,3 +354,29 @@ test('an expired lease is not revoked behind a renewal still in the leader\'s lo
   lessor.tick();
   assert.equal(proposals.filter((p) => p.type === 'leaseRevoke').length, 2);
 });
+
+test('a periodic checkpoint leaves out a lease whose renewal is still in the leader\'s log (it would overwrite the full TTL with less)', async () => {
+  let tailCommands: KvCommand[] = [];
+  const env = setup({ tail: () => leaseTail(tailCommands, env.store) });
+  const { lessor, proposals, grant, advance, store } = env;
+  lessor.setPrimary(true);
+  const renewed = grant(7);
+  const other = grant(7);
+  advance(5_000);
+  // The renewal of `renewed` is in the log, not applied: ordered before the checkpoint, applied
+  // first, it sets the remaining TTL to 7; the checkpoint's 2 s (computed before) must not follow.
+  tailCommands = [{ type: 'leaseCheckpoint', request: { checkpoints: [{ id: renewed, remainingTtl: 7 }] } }];
+  lessor.tick();
+  await settle();
+  const checkpointed = proposals.flatMap((p) => (p.type === 'leaseCheckpoint' ? p.request.checkpoints.map((c) => c.id) : []));
+  assert.deepEqual(checkpointed, [other]);
+  assert.equal(store.leaseInfo(other)?.remainingTtl, 2);
+  // Next round, with the renewal applied, the lease is checkpointed again.
+  env.apply(tailCommands[0]!);
+  tailCommands = [];
+  advance(5_000);
+  lessor.tick();
+  await settle();
+  const later = proposals.flatMap((p) => (p.type === 'leaseCheckpoint' ? p.request.checkpoints.map((c) => c.id) : []));
+  assert.ok(later.includes(renewed));
+});

@@ -333,8 +333,13 @@ export class Lessor {
         this.propose(encodeKvCommand({ type: 'leaseCheckpoint', request: { checkpoints } })).catch(() => {});
         checkpoints = [];
       };
+      // A lease with a renewal in the unapplied log is left out: the renewal will set its remaining
+      // TTL to the full TTL when applied, and this checkpoint, computed before that and ordered
+      // after it, would overwrite it with less. A member restoring a snapshot taken between the two
+      // would then expire the lease early (only the store's remaining TTL survives a restore).
+      if (this.logTail) tail ??= this.logTail();
       for (const [id, expiry] of this.expiryMs) {
-        if (expiry <= now || this.revokingAtMs.has(id)) continue;
+        if (expiry <= now || this.revokingAtMs.has(id) || tail?.renewed.has(id)) continue;
         checkpoints.push({ id, remainingTtl: Math.max(1, Math.ceil((expiry - now) / 1000)) });
         if (checkpoints.length >= this.options.checkpointsPerCommandMax) flush();
       }
