@@ -394,10 +394,13 @@ export class Raft {
   }
 
   private stepStale(m: Message): void {
-    if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'MsgHeartbeat' || m.type === 'MsgApp')) {
-      // A leader cut off by a partition may still think it leads. With CheckQuorum or PreVote our
-      // term may have moved on without an election it could see; answer so it learns our term
-      // and steps down instead of being ignored forever.
+    if (m.type === 'MsgHeartbeat' || m.type === 'MsgApp') {
+      // A leader cut off by a partition may still think it leads, or our term moved on without an
+      // election it could see; answer so it learns our term and steps down instead of being
+      // ignored forever (§5.1: a stale request is answered with the current term). etcd-raft
+      // answers only with CheckQuorum or PreVote, counting on our MsgVote to carry the term
+      // otherwise; but a member that lags behind a configuration change asks only the voters of
+      // its old configuration, which may all be gone, and would never rejoin.
       this.send({ type: 'MsgAppResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
     } else if (m.type === 'MsgPreVote' || m.type === 'MsgVote') {
       // Reject a (pre-)candidate with a stale term and tell it ours (§5.1), so it catches up

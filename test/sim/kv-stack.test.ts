@@ -135,6 +135,15 @@ test('whole stack: a member restoring a snapshot does not expire a kept lease ea
   assert.equal(r.stack!.verdict.verdict, 'ok', r.stack!.verdict.problems.join('\n'));
 });
 
+test('whole stack: a member behind a configuration change rejoins a leader of a lower term without PreVote and CheckQuorum (seed 1324662896)', () => {
+  // CI's random batch found it: n1 missed the change to voters {1,5,6}, asked only its old
+  // configuration's voters (removed, still running) for votes, and ran its term far past the
+  // leader's; it ignored the leader's appends and no vote request of its reached the leader, so
+  // it never caught up. A member now answers a stale append with its term, as §5.1 says.
+  const r = runSimulation({ seed: 1324662896, nodes: 3, stack: 'kv', stackWorkload: 'sequencer' });
+  assert.equal(r.stack!.verdict.verdict, 'ok', r.stack!.verdict.problems.join('\n'));
+});
+
 test('whole stack: the lock workload under faults is judged ok, and stale holders are fenced', () => {
   let acquisitions = 0;
   let accepted = 0;

@@ -67,6 +67,10 @@ test('§5.1: if a server receives a request with a stale term number, it rejects
     assert.ok(m.term >= 2, `a reply to a stale request carries the current term: ${describeAll([m])}`);
     if (m.type === 'MsgAppResp') assert.ok(m.term > 1, 'never an acceptance at the stale term');
   }
+  // The deposed leader is told the current term, so it steps down, also without PreVote and
+  // CheckQuorum (the defaults here): a member whose configuration is stale may never send it a
+  // vote request that would carry the term instead.
+  assert.ok(ofType(replies, 'MsgAppResp').some((m) => m.to === 2 && m.term === 2), `the stale leader learns term 2: ${describeAll(replies)}`);
   // A stale RequestVote is not granted either.
   const voteReplies = n.stepAndFlush(msgVote({ from: 3, to: 1, term: 1, logTerm: 1, index: 5 }));
   assert.equal(n.vote, NONE, 'no vote cast for a stale candidate');
