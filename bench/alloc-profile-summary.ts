@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { areaOf, frameLabel, type CallFrame } from './profile-areas.js';
+import { areaOf, frameLabel, profileFiles, type CallFrame } from './profile-areas.js';
 
 /**
  * alloc-profile-summary: where a member's allocation comes from, from the profiles
@@ -59,8 +59,5 @@ if (isMain) {
     console.error('usage: node dist/bench/alloc-profile-summary.js FILE.heapprofile|DIR [--top 25] [--ops N]');
     process.exit(2);
   }
-  const files = fs.statSync(target).isDirectory()
-    ? fs.readdirSync(target).filter((f) => f.endsWith('.heapprofile')).sort().map((f) => path.join(target, f))
-    : [target];
-  for (const file of files) summarizeAllocations(file, Number(values.top), values.ops === undefined ? undefined : Number(values.ops));
+  for (const file of profileFiles(target, '.heapprofile')) summarizeAllocations(file, Number(values.top), values.ops === undefined ? undefined : Number(values.ops));
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { areaOf, frameLabel, type CallFrame } from './profile-areas.js';
+import { areaOf, frameLabel, profileFiles, type CallFrame } from './profile-areas.js';
 
 /**
  * cpu-profile-summary: where the time of a `node --cpu-prof` profile goes, by area of the code
@@ -54,7 +54,4 @@ if (target === undefined) {
   console.error('usage: node dist/bench/cpu-profile-summary.js FILE.cpuprofile|DIR [--top 25]');
   process.exit(2);
 }
-const files = fs.statSync(target).isDirectory()
-  ? fs.readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => path.join(target, f))
-  : [target];
-for (const file of files) summarizeProfile(file, top);
+for (const file of profileFiles(target, '.cpuprofile')) summarizeProfile(file, top);

@@ -2,6 +2,8 @@
  * profile-areas: the areas of the code a profile's frames are counted under, shared by the CPU
  * and the allocation profile summaries.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface CallFrame { functionName: string; url: string; lineNumber: number }
 
@@ -42,4 +44,11 @@ export function areaOf(frame: CallFrame): string {
 export function frameLabel(frame: CallFrame): string {
   const where = frame.url === '' ? '' : ` ${frame.url.replace(/^file:\/\/.*?\/(dist\/)?/, '')}:${frame.lineNumber + 1}`;
   return `${frame.functionName || '(anonymous)'}${where}`;
+}
+
+/** profileFiles lists `target` itself, or the files of directory `target` ending in `extension`, sorted. */
+export function profileFiles(target: string, extension: string): string[] {
+  return fs.statSync(target).isDirectory()
+    ? fs.readdirSync(target).filter((f) => f.endsWith(extension)).sort().map((f) => path.join(target, f))
+    : [target];
 }
