@@ -37,6 +37,17 @@ function connections(server: ClientPortServer): Promise<number> {
 }
 
 /** h2Unary sends one Echo/Unary call on an open node:http2 client session. */
+function h2Get(session: http2.ClientHttp2Session, authority: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'GET', ':path': path, ':authority': authority });
+    let status = 0;
+    stream.on('response', (headers) => (status = Number(headers[':status'])));
+    stream.on('error', reject);
+    stream.resume();
+    stream.on('close', () => resolve(status));
+  });
+}
+
 function h2Unary(session: http2.ClientHttp2Session, authority: string, m: EchoMessage): Promise<{ status: string | undefined; reply: EchoMessage }> {
   return new Promise((resolve, reject) => {
     const stream = session.request({
@@ -144,28 +155,35 @@ describe('the :authority fix on a ClientPortServer', { timeout: 30_000 }, () => 
   });
   after(() => server.close(100));
 
-  test('a client sending :authority http://host:port gets gRPC responses, many calls on one connection', async () => {
-    const before = server.stats.authorityRewrittenConnections;
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    try {
-      const authority = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 5; i++) {
-        const { status, reply } = await h2Unary(session, authority, echo(`seq ${i}`, i));
-        assert.equal(status, '0');
-        assert.deepEqual([reply.message, reply.number], [`seq ${i}`, i + 1]);
+  for (const firstRequest of ['grpc', 'http'] as const) {
+    const via = firstRequest === 'grpc' ? "Concord's own HTTP/2 framing" : 'node:http2 through the rewriting filter';
+    test(`a client sending :authority http://host:port gets gRPC responses, many calls on one connection (first request ${firstRequest}: ${via})`, async () => {
+      const rewrittenBefore = server.stats.authorityRewrittenConnections;
+      const ownBefore = server.stats.ownHttp2Connections;
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      try {
+        const authority = `http://127.0.0.1:${port}`;
+        if (firstRequest === 'http') assert.equal(await h2Get(session, authority, '/health'), 404);
+        for (let i = 0; i < 5; i++) {
+          const { status, reply } = await h2Unary(session, authority, echo(`seq ${i}`, i));
+          assert.equal(status, '0');
+          assert.deepEqual([reply.message, reply.number], [`seq ${i}`, i + 1]);
+        }
+        const concurrent = await Promise.all(Array.from({ length: 20 }, (_, i) => h2Unary(session, authority, echo(`par ${i}`, i))));
+        assert.deepEqual(concurrent.map((r) => r.reply.message), Array.from({ length: 20 }, (_, i) => `par ${i}`));
+        // Flow control and backpressure both ways: 1 MiB in, 1 MiB out.
+        const big = Buffer.alloc(1024 * 1024, 0x5a);
+        const { reply } = await h2Unary(session, authority, echo('big', 0, big));
+        assert.equal(Buffer.compare(reply.payload, big), 0);
+        const rewritten = firstRequest === 'http' ? 1 : 0;
+        assert.equal(server.stats.authorityRewrittenConnections, rewrittenBefore + rewritten);
+        assert.equal(server.stats.ownHttp2Connections, ownBefore + 1 - rewritten);
+      } finally {
+        session.destroy();
       }
-      const concurrent = await Promise.all(Array.from({ length: 20 }, (_, i) => h2Unary(session, authority, echo(`par ${i}`, i))));
-      assert.deepEqual(concurrent.map((r) => r.reply.message), Array.from({ length: 20 }, (_, i) => `par ${i}`));
-      // Flow control and backpressure both ways through the filter: 1 MiB in, 1 MiB out.
-      const big = Buffer.alloc(1024 * 1024, 0x5a);
-      const { reply } = await h2Unary(session, authority, echo('big', 0, big));
-      assert.equal(Buffer.compare(reply.payload, big), 0);
-      assert.equal(server.stats.authorityRewrittenConnections, before + 1);
-    } finally {
-      session.destroy();
-    }
-    await waitFor(async () => (await connections(server)) === 0);
-  });
+      await waitFor(async () => (await connections(server)) === 0);
+    });
+  }
 
   test('a normal connection is handed over as the raw socket', async () => {
     const before = server.stats.authorityRewrittenConnections;
@@ -190,14 +208,16 @@ describe('the :authority fix on a ClientPortServer', { timeout: 30_000 }, () => 
 
   test('grpc-go style clients (waiting for the server SETTINGS) work with either authority', async () => {
     const before = server.stats.authorityRewrittenConnections;
+    const ownBefore = server.stats.ownHttp2Connections;
     const good = await goLikeCall(port, `127.0.0.1:${port}`, echo('go plain', 1));
     assert.equal(good.trailers.get('grpc-status'), '0');
     assert.equal(good.reply.message, 'go plain');
-    assert.equal(server.stats.authorityRewrittenConnections, before, 'host:port: raw socket (the sniffer cut its SETTINGS ACK)');
     const bad = await goLikeCall(port, `http://127.0.0.1:${port}`, echo('go http', 2));
     assert.equal(bad.trailers.get('grpc-status'), '0');
     assert.deepEqual([bad.reply.message, bad.reply.number], ['go http', 3]);
-    assert.equal(server.stats.authorityRewrittenConnections, before + 1);
+    // Both are gRPC from their first request: Concord's own framing, which takes any authority.
+    assert.equal(server.stats.authorityRewrittenConnections, before);
+    assert.equal(server.stats.ownHttp2Connections, ownBefore + 2);
   });
 
   test('a wrapped connection: server streaming under backpressure, then close from the server side', async () => {
@@ -206,6 +226,8 @@ describe('the :authority fix on a ClientPortServer', { timeout: 30_000 }, () => 
     const session = http2.connect(`http://127.0.0.1:${ownPort}`);
     const closed = new Promise<void>((resolve) => session.once('close', resolve));
     session.on('error', () => {});
+    // A first request that is not gRPC keeps the connection on node:http2 (through the filter).
+    assert.equal(await h2Get(session, `http://127.0.0.1:${ownPort}/some/path`, '/health'), 404);
     const stream = session.request({
       ':method': 'POST',
       ':path': '/concord.test.Echo/ServerStream',

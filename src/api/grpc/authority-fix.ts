@@ -2,12 +2,15 @@ import type net from 'node:net';
 import type { Logger } from '../../lib/logger.js';
 import { assert } from '../../lib/assert.js';
 import { AuthorityFixStream } from './authority-fix-stream.js';
+import { isGrpcContentType } from './content-type.js';
+import { HpackDynamicTable, decodeHeaderBlock } from './hpack-decode.js';
 import {
   AuthorityRewriter,
   FrameFlag,
   FrameType,
   frameHeaderBytes,
   headerBlockOf,
+  hpackTableBytesMax,
   http2PrefaceBytes,
   sniffBytesMax,
 } from './authority-rewrite.js';
@@ -34,6 +37,12 @@ export interface SniffOptions {
 
 /** Deliver receives the connection to hand to node:http2: the socket itself, or an AuthorityFixStream. */
 export type Deliver = (connection: net.Socket | AuthorityFixStream, rewriting: boolean) => void;
+/**
+ * DeliverGrpc receives a connection whose first request is gRPC, for Concord's own HTTP/2
+ * framing (h2-connection.ts): the socket (flowing, its 'data' listeners removed) and every byte
+ * read so far, preface included. PINGs answered here were cut; a SETTINGS ACK of ours may follow.
+ */
+export type DeliverGrpc = (socket: net.Socket, bytes: Buffer) => void;
 
 const settingsFrame = Buffer.from([0, 0, 0, FrameType.settings, 0, 0, 0, 0, 0]);
 const goawayIdleFrame = Buffer.from([0, 0, 8, FrameType.goaway, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -52,7 +61,7 @@ const goawayIdleFrame = Buffer.from([0, 0, 8, FrameType.goaway, 0, 0, 0, 0, 0, 0
  * ACK was seen and cut out, or the AuthorityFixStream drops it. PINGs arriving meanwhile are
  * answered here (and not passed on), so idle clients with keepalive do not time out.
  */
-export function sniffFirstHeaders(socket: net.Socket, seen: Buffer, options: SniffOptions, deliver: Deliver): void {
+export function sniffFirstHeaders(socket: net.Socket, seen: Buffer, options: SniffOptions, deliver: Deliver, deliverGrpc?: DeliverGrpc): void {
   assert(seen.length >= http2PrefaceBytes, 'sniffFirstHeaders needs the complete preface');
   let buffered = seen;
   let parsedTo = http2PrefaceBytes; // frames before this offset are classified
@@ -129,6 +138,11 @@ export function sniffFirstHeaders(socket: net.Socket, seen: Buffer, options: Sni
   function step(): void {
     classify();
     if (firstBlock !== undefined) {
+      if (deliverGrpc !== undefined && isGrpcRequest(firstBlock)) {
+        finish();
+        deliverGrpc(socket, keptBytes());
+        return;
+      }
       if (needsRewrite(firstBlock)) return handOver(true);
       if (!settingsSent || ackSeen) return handOver(false);
     } else if (!settingsSent) {
@@ -152,6 +166,18 @@ function joinOrEmpty(frames: readonly Buffer[]): Buffer {
   } catch {
     return Buffer.alloc(0); // framing error: node answers it on the unwrapped socket
   }
+}
+
+/** isGrpcRequest tells whether a connection's first header block carries a gRPC content-type. */
+function isGrpcRequest(block: Buffer): boolean {
+  try {
+    for (const [name, value] of decodeHeaderBlock(block, new HpackDynamicTable(hpackTableBytesMax))) {
+      if (name === 'content-type') return isGrpcContentType(value);
+    }
+  } catch {
+    // undecodable: node reports COMPRESSION_ERROR itself
+  }
+  return false;
 }
 
 /** needsRewrite tells whether a connection's first header block carries an authority nghttp2 refuses. */

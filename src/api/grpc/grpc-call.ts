@@ -1,6 +1,6 @@
-import http2 from 'node:http2';
 import zlib from 'node:zlib';
 import type { Logger } from '../../lib/logger.js';
+import type { CallTransport, TransportSink } from './call-transport.js';
 import { MessageDeframer, frameMessage, type MessageSink } from './deframer.js';
 import type { ServingLimits } from './limits.js';
 import type { Metadata, ResponseStream } from './method.js';
@@ -18,23 +18,10 @@ export interface CallHost {
   callEnded(call: GrpcCall): void;
 }
 
-/** kCall is the property of a server stream that holds its GrpcCall (shared listeners find it). */
-export const kCall = Symbol('concord.grpc.call');
-type CallStream = http2.ServerHttp2Stream & { [kCall]?: GrpcCall };
-
 const RESOLVED: Promise<void> = Promise.resolve();
 const statusStrings: readonly string[] = Array.from({ length: 17 }, (_, i) => String(i));
 
-/** grpcContentType is the content-type of every gRPC response. */
-export const grpcContentType = 'application/grpc';
-const responseHeaders = Object.freeze({
-  ':status': 200,
-  'content-type': grpcContentType,
-  'grpc-accept-encoding': 'identity,gzip',
-});
 const okTrailers = Object.freeze({ 'grpc-status': '0' });
-const respondWithTrailers = Object.freeze({ waitForTrailers: true });
-const respondEndStream = Object.freeze({ endStream: true });
 
 /** canceledReason / deadlineReason mirror Go's context errors, which etcd reports as-is. */
 export const canceledMessage = 'context canceled';
@@ -47,21 +34,14 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 const noRequest: unique symbol = Symbol('noRequest');
 
 /**
- * trailersOnly ends `stream` at once with a status and no messages (the gRPC "Trailers-Only"
- * response): used for unknown methods and refusals before any handler runs.
+ * respondTrailersOnly ends a stream at once with a status and no messages (the gRPC
+ * "Trailers-Only" response): used for unknown methods and refusals before any handler runs.
  */
-export function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: string): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond(
-    {
-      ...responseHeaders,
-      'grpc-status': statusStrings[code]!,
-      ...(message === '' ? {} : { 'grpc-message': encodeGrpcMessage(message) }),
-    },
-    respondEndStream,
-  );
+export function respondTrailersOnly(transport: CallTransport, code: GrpcStatusCode, message: string): void {
+  if (transport.gone || transport.headersSent) return;
+  transport.trailersOnly(message === '' ? { 'grpc-status': statusStrings[code]! } : { 'grpc-status': statusStrings[code]!, 'grpc-message': encodeGrpcMessage(message) });
   // The client may still be sending; stop it once the status is out.
-  if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  transport.stopReading();
 }
 
 /**
@@ -74,7 +54,7 @@ export function respondTrailersOnly(stream: http2.ServerHttp2Stream, code: GrpcS
  * `Done` once its status is decided (sent, or the stream is gone); after that, handler results
  * are ignored, sends reject, and late request data is dropped.
  */
-export class GrpcCall implements ResponseStream<unknown>, MessageSink {
+export class GrpcCall implements ResponseStream<unknown>, MessageSink, TransportSink {
   readonly transport = 'grpc' as const;
   readonly path: string;
   requestBytes = 0;
@@ -88,7 +68,6 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
   private timer: NodeJS.Timeout | undefined;
   private userHeaders: Record<string, string> | undefined;
   private userTrailers: Record<string, string> | undefined;
-  private pendingTrailers: Readonly<Record<string, string>> = okTrailers;
   private drain: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
   /** statusCode is the final status once Done (for tests and logs). */
   statusCode: GrpcStatusCode | undefined;
@@ -96,7 +75,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
   constructor(
     private readonly host: CallHost,
     private readonly method: RegisteredMethod,
-    private readonly stream: http2.ServerHttp2Stream,
+    private readonly h2: CallTransport,
     readonly metadata: Metadata,
     private readonly gzip: boolean,
     readonly deadlineMs: number | undefined,
@@ -105,18 +84,13 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
     this.path = method.binding.def.path;
     this.deframer = new MessageDeframer(host.limits.receiveMessageBytesMax);
     method.stats.started++;
-    (stream as CallStream)[kCall] = this;
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
-    stream.on('close', onStreamClose);
-    stream.on('error', onStreamError);
-    stream.on('wantTrailers', onWantTrailers);
+    h2.bind(this);
     if (timeoutMs !== undefined) this.timer = setTimeout(onDeadline, timeoutMs, this);
     const kind = method.binding.kind;
     if (kind === 'client-stream' || kind === 'bidi') {
       this.queue = new RequestQueue(host.limits.requestQueueMessagesMax, (paused) => {
-        if (paused) stream.pause();
-        else if (!stream.destroyed) stream.resume();
+        if (paused) h2.pause();
+        else h2.resume();
       });
       this.run(this.queue);
     }
@@ -137,7 +111,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
   }
 
   setHeader(name: string, value: string): void {
-    if (this.stream.headersSent) return;
+    if (this.h2.headersSent) return;
     (this.userHeaders ??= {})[name.toLowerCase()] = value;
   }
 
@@ -149,7 +123,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
 
   send(message: unknown): Promise<void> {
     if (this.phase === Phase.Done) return Promise.reject(this.abortReason ?? new GrpcError(GrpcStatus.CANCELLED, 'grpc: the call has ended'));
-    if (this.stream.destroyed || this.stream.closed) {
+    if (this.h2.gone) {
       const gone = new GrpcError(GrpcStatus.CANCELLED, 'context canceled');
       this.finish(GrpcStatus.CANCELLED, gone.message, gone);
       return Promise.reject(gone);
@@ -158,8 +132,8 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
     if (frame === undefined) return Promise.reject(this.abortReason);
     this.method.stats.messagesSent++;
     try {
-      this.sendHeaders();
-      if (this.stream.write(frame)) return RESOLVED;
+      this.h2.sendHeaders(this.userHeaders);
+      if (this.h2.write(frame)) return RESOLVED;
     } catch (err) {
       const gone = new GrpcError(GrpcStatus.CANCELLED, 'context canceled', { cause: err });
       this.finish(GrpcStatus.CANCELLED, gone.message, gone);
@@ -173,7 +147,6 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
         reject = rej;
       });
       this.drain = { promise, resolve, reject };
-      this.stream.once('drain', onStreamDrain);
     }
     return this.drain.promise;
   }
@@ -271,10 +244,6 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
     this.finishWith(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, deadlineMessage));
   }
 
-  onWantTrailers(): void {
-    this.stream.sendTrailers(this.pendingTrailers);
-  }
-
   onDrain(): void {
     const drain = this.drain;
     this.drain = undefined;
@@ -309,7 +278,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
   /** respondUnary sends the only response, then OK, in as few writes as possible. */
   private respondUnary(response: unknown): void {
     if (this.phase === Phase.Done) return;
-    if (this.stream.destroyed || this.stream.closed) {
+    if (this.h2.gone) {
       // The client went away (its connection dropped) while the handler ran: nobody to answer.
       this.markDone(GrpcStatus.CANCELLED);
       this.settle(undefined);
@@ -320,10 +289,9 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
     this.method.stats.messagesSent++;
     this.markDone(GrpcStatus.OK);
     this.settle(undefined);
-    this.pendingTrailers = this.userTrailers === undefined ? okTrailers : { ...okTrailers, ...this.userTrailers };
+    const trailers = this.userTrailers === undefined ? okTrailers : { ...okTrailers, ...this.userTrailers };
     try {
-      this.sendHeaders();
-      this.stream.end(frame);
+      this.h2.respondUnary(this.userHeaders, frame, trailers);
     } catch (err) {
       // The session closed between the check and the write (ERR_HTTP2_INVALID_STREAM): the
       // response is lost with the connection; the server keeps serving.
@@ -348,11 +316,6 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
       return undefined;
     }
     return frameMessage(bytes);
-  }
-
-  private sendHeaders(): void {
-    if (this.stream.headersSent) return;
-    this.stream.respond(this.userHeaders === undefined ? responseHeaders : { ...responseHeaders, ...this.userHeaders }, respondWithTrailers);
   }
 
   /** fail ends the call after a handler threw or rejected. */
@@ -381,18 +344,14 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
     this.markDone(code);
     // Abort the handler's signal unless the handler itself ended the call normally.
     this.settle(reason ?? (code === GrpcStatus.OK ? undefined : new GrpcError(code, message)));
-    const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
+    const transport = this.h2;
+    if (transport.gone) return;
     const trailers: Record<string, string> = { 'grpc-status': statusStrings[code]! };
     if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message);
     if (this.userTrailers !== undefined) Object.assign(trailers, this.userTrailers);
     try {
-      if (!stream.headersSent) {
-        stream.respond({ ...responseHeaders, ...this.userHeaders, ...trailers }, respondEndStream);
-      } else {
-        this.pendingTrailers = trailers;
-        stream.end();
-      }
+      if (!transport.headersSent) transport.trailersOnly({ ...this.userHeaders, ...trailers });
+      else transport.endWithTrailers(trailers);
     } catch (err) {
       this.host.logger.debug('grpc status dropped: stream closed', { method: this.path, cause: err });
       return;
@@ -427,8 +386,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink {
 
   /** afterStatus stops a client that is still sending once our status is on its way. */
   private afterStatus(): void {
-    const stream = this.stream;
-    if (!stream.readableEnded && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    if (!this.h2.remoteEnded && !this.h2.gone) this.h2.stopReading();
   }
 }
 
@@ -436,26 +394,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-// Shared listeners: one function each for all streams (no per-call closures).
-function onStreamData(this: CallStream, chunk: Buffer): void {
-  this[kCall]?.onData(chunk);
-}
-function onStreamEnd(this: CallStream): void {
-  this[kCall]?.onEnd();
-}
-function onStreamClose(this: CallStream): void {
-  this[kCall]?.onClose();
-}
-function onStreamError(this: CallStream, err: Error): void {
-  // A stream error (RST, session teardown) is followed by 'close', which settles the call.
-  void err;
-}
-function onWantTrailers(this: CallStream): void {
-  this[kCall]?.onWantTrailers();
-}
-function onStreamDrain(this: CallStream): void {
-  this[kCall]?.onDrain();
-}
 function onDeadline(call: GrpcCall): void {
   call.onDeadline();
 }

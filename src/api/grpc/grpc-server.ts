@@ -3,8 +3,13 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { nullLogger, type Logger } from '../../lib/logger.js';
 import { sniffFirstHeaders } from './authority-fix.js';
+import { NodeCallTransport, type CallTransport } from './call-transport.js';
+import { isGrpcContentType } from './content-type.js';
 import { GrpcCall, respondTrailersOnly, type CallHost } from './grpc-call.js';
+import { H2Connection } from './h2-connection.js';
+import type { H2Stream } from './h2-stream.js';
 import { resolveServingLimits, type ServingLimits } from './limits.js';
+import type { Metadata } from './method.js';
 import type { MethodRegistry } from './method-registry.js';
 import { GrpcError, GrpcStatus } from './status.js';
 import { parseGrpcTimeout } from './timeout.js';
@@ -40,6 +45,8 @@ export interface ServerStats {
   httpRequests: number;
   /** authorityRewrittenConnections: HTTP/2 connections served through the :authority fix (authority-fix.ts). */
   authorityRewrittenConnections: number;
+  /** ownHttp2Connections: connections whose first request was gRPC, served by Concord's own HTTP/2 framing (h2-connection.ts). */
+  ownHttp2Connections: number;
 }
 
 const kSessionState = Symbol('concord.grpc.sessionState');
@@ -57,6 +64,8 @@ type TrackedStream = http2.ServerHttp2Stream & { [kSessionState]?: SessionState 
  * requests through one `http` handler. gRPC streams are handled directly on node:http2's
  * stream API (no compatibility-layer objects); see docs/serving.md for the protocol subset.
  */
+export { isGrpcContentType };
+
 export class ClientPortServer implements CallHost {
   /** server is the listening socket server; connections are sniffed, then handed to h2 or h1. */
   readonly server: net.Server;
@@ -76,10 +85,12 @@ export class ClientPortServer implements CallHost {
     grpcCompressedMessages: 0,
     httpRequests: 0,
     authorityRewrittenConnections: 0,
+    ownHttp2Connections: 0,
   };
   private readonly registry: MethodRegistry;
   private readonly http: HttpRequestHandler;
   private readonly sessions = new Set<TrackedSession>();
+  private readonly connections = new Set<H2Connection>();
   private readonly sockets = new Set<net.Socket>();
   private closing = false;
 
@@ -129,6 +140,7 @@ export class ClientPortServer implements CallHost {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.close();
+    for (const connection of this.connections) connection.goaway();
     const timer = setTimeout(() => {
       for (const socket of this.sockets) socket.destroy();
     }, graceMs);
@@ -169,11 +181,20 @@ export class ClientPortServer implements CallHost {
       clearTimeout(timer);
       if (isH2Prefix) {
         const sniff = { idleMs: this.limits.sessionIdleMs, logger: this.logger, onIdleClose: () => this.stats.sessionsClosedIdle++ };
-        sniffFirstHeaders(socket, seen, sniff, (connection, rewriting) => {
-          (socket as { isHttp2?: boolean }).isHttp2 = true;
-          if (rewriting) this.stats.authorityRewrittenConnections++;
-          this.h2.emit('connection', connection);
-        });
+        sniffFirstHeaders(
+          socket,
+          seen,
+          sniff,
+          (connection, rewriting) => {
+            (socket as { isHttp2?: boolean }).isHttp2 = true;
+            if (rewriting) this.stats.authorityRewrittenConnections++;
+            this.h2.emit('connection', connection);
+          },
+          (grpcSocket, bytes) => {
+            (grpcSocket as { isHttp2?: boolean }).isHttp2 = true;
+            this.openConnection(grpcSocket, bytes);
+          },
+        );
         return;
       }
       socket.pause();
@@ -218,6 +239,70 @@ export class ClientPortServer implements CallHost {
     }
   }
 
+  /** openConnection serves a connection whose first request is gRPC with Concord's own HTTP/2 framing. */
+  private openConnection(socket: net.Socket, bytes: Buffer): void {
+    this.stats.sessionsOpened++;
+    this.stats.ownHttp2Connections++;
+    const idleMs = this.limits.sessionIdleMs;
+    let idleTimer: NodeJS.Timeout | undefined;
+    let idleSinceMs = Date.now();
+    const onIdleTimer = (): void => {
+      idleTimer = undefined;
+      if (connection.closed || connection.openStreams > 0) return; // re-armed when the last stream closes
+      const idleForMs = Date.now() - idleSinceMs;
+      if (idleForMs < idleMs) {
+        idleTimer = setTimeout(onIdleTimer, idleMs - idleForMs).unref();
+        return;
+      }
+      this.stats.sessionsClosedIdle++;
+      connection.goaway();
+    };
+    const becameIdle = (): void => {
+      idleSinceMs = Date.now();
+      if (idleMs > 0 && idleTimer === undefined) idleTimer = setTimeout(onIdleTimer, idleMs).unref();
+    };
+    const connection = new H2Connection(socket, {
+      limits: this.limits,
+      logger: this.logger,
+      onStream: (stream, headers) => this.onOwnStream(stream, headers),
+      onPing: () => this.stats.pingsReceived++,
+      onIdle: becameIdle,
+    });
+    this.connections.add(connection);
+    if (this.closing) connection.goaway();
+    becameIdle();
+    let pingTimer: NodeJS.Timeout | undefined;
+    const keepaliveMs = this.limits.keepaliveIntervalMs;
+    if (keepaliveMs > 0) pingTimer = setInterval(() => this.keepalivePingOwn(connection), keepaliveMs).unref();
+    connection.onClose(() => {
+      this.connections.delete(connection);
+      if (idleTimer !== undefined) clearTimeout(idleTimer);
+      if (pingTimer !== undefined) clearInterval(pingTimer);
+    });
+    connection.start(bytes);
+  }
+
+  private keepalivePingOwn(connection: H2Connection): void {
+    const timeout = setTimeout(() => {
+      this.stats.sessionsClosedKeepalive++;
+      this.logger.info('closing connection: keepalive ping not acknowledged', { timeoutMs: this.limits.keepaliveTimeoutMs });
+      connection.destroy();
+    }, this.limits.keepaliveTimeoutMs);
+    timeout.unref();
+    if (!connection.ping(() => clearTimeout(timeout))) clearTimeout(timeout);
+  }
+
+  private onOwnStream(stream: H2Stream, headers: Metadata): void {
+    if (!isGrpcContentType(headers['content-type'] as string | undefined)) {
+      // As grpc-go answers a non-gRPC request on a gRPC connection.
+      const contentType = String(headers['content-type'] ?? '');
+      stream.trailersOnly({ ':status': 415, 'grpc-status': String(GrpcStatus.INVALID_ARGUMENT), 'grpc-message': `invalid gRPC request content-type "${contentType}"` });
+      stream.stopReading();
+      return;
+    }
+    this.serveGrpc(stream, headers);
+  }
+
   private keepalivePing(session: TrackedSession, state: SessionState): void {
     if (state.pingPending || session.closed || session.destroyed) return;
     state.pingPending = true;
@@ -250,21 +335,26 @@ export class ClientPortServer implements CallHost {
       return;
     }
     stream.on('error', ignoreStreamError);
-    const path = headers[':path'] ?? '';
+    this.serveGrpc(new NodeCallTransport(stream), headers);
+  }
+
+  /** serveGrpc checks a gRPC request's headers and starts its call (or refuses it with a status). */
+  private serveGrpc(transport: CallTransport, headers: Metadata): void {
+    const path = String(headers[':path'] ?? '');
     if (headers[':method'] !== 'POST') {
-      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `grpc: method ${headers[':method'] ?? ''} not allowed, use POST`);
+      respondTrailersOnly(transport, GrpcStatus.UNIMPLEMENTED, `grpc: method ${String(headers[':method'] ?? '')} not allowed, use POST`);
       return;
     }
     const method = this.registry.lookup(path);
     if (method === undefined) {
       this.stats.grpcUnknownMethod++;
-      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, unknownMethodMessage(path));
+      respondTrailersOnly(transport, GrpcStatus.UNIMPLEMENTED, unknownMethodMessage(path));
       return;
     }
     const encoding = headers['grpc-encoding'];
     const gzip = encoding === 'gzip';
     if (encoding !== undefined && !gzip && encoding !== 'identity') {
-      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${String(encoding)}"`);
+      respondTrailersOnly(transport, GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${String(encoding)}"`);
       return;
     }
     let timeoutMs: number | undefined;
@@ -273,13 +363,13 @@ export class ClientPortServer implements CallHost {
     if (timeoutHeader !== undefined) {
       timeoutMs = typeof timeoutHeader === 'string' ? parseGrpcTimeout(timeoutHeader) : undefined;
       if (timeoutMs === undefined) {
-        respondTrailersOnly(stream, GrpcStatus.INTERNAL, `transport: malformed grpc-timeout: ${String(timeoutHeader)}`);
+        respondTrailersOnly(transport, GrpcStatus.INTERNAL, `transport: malformed grpc-timeout: ${String(timeoutHeader)}`);
         return;
       }
       deadlineMs = Date.now() + timeoutMs;
     }
     this.stats.grpcCallsActive++;
-    new GrpcCall(this, method, stream, headers, gzip, deadlineMs, timeoutMs);
+    new GrpcCall(this, method, transport, headers, gzip, deadlineMs, timeoutMs);
   }
 
   private serveHttp(req: HttpRequest, res: HttpResponse): void {
@@ -319,14 +409,6 @@ function isHttp2Socket(socket: net.Socket): boolean {
 const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** prefaceTimeoutMs: a connection that sends no first bytes within this is closed. */
 const prefaceTimeoutMs = 30_000;
-
-/** isGrpcContentType accepts `application/grpc`, `application/grpc+<codec>` and `application/grpc;...`. */
-export function isGrpcContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined || !contentType.startsWith('application/grpc')) return false;
-  if (contentType.length === 16) return true;
-  const next = contentType.charCodeAt(16);
-  return next === 0x2b /* + */ || next === 0x3b /* ; */;
-}
 
 /** unknownMethodMessage is grpc-go's text for an unregistered path. */
 export function unknownMethodMessage(path: string): string {
