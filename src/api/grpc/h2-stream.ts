@@ -104,6 +104,7 @@ export class H2Stream implements CallTransport {
     this.remoteEnded = true;
     if (this.paused) {
       this.heldEnd = true;
+      if (this.localEnded && this.pendingTrailers === undefined && this.pending === undefined) this.close();
       return;
     }
     this.sink?.onEnd();
@@ -180,7 +181,7 @@ export class H2Stream implements CallTransport {
 
   respondUnary(extra: Readonly<Record<string, string>> | undefined, frame: Buffer, trailers: Readonly<Record<string, string>>): void {
     if (this.closed || this.localEnded) return;
-    const trailerBlock = trailers['grpc-status'] === '0' && Object.keys(trailers).length === 1 ? okTrailerBlock : encodeTrailers(trailers);
+    let trailerBlock = trailers['grpc-status'] === '0' && Object.keys(trailers).length === 1 ? okTrailerBlock : encodeTrailers(trailers);
     const owner = this.owner;
     const fits =
       !this.headersSent &&
@@ -197,6 +198,7 @@ export class H2Stream implements CallTransport {
     // One buffer: HEADERS, DATA, HEADERS (END_STREAM).
     const prefix = owner.headerBlockPrefix;
     const headerBlock = extra === undefined && prefix === undefined ? okFixedHeaderBlock : this.headerBlock(extra, prefix);
+    if (prefix !== undefined) trailerBlock = this.withPrefix(trailerBlock);
     const total = 3 * h2FrameHeaderBytes + headerBlock.length + frame.length + trailerBlock.length;
     const out = Buffer.allocUnsafe(total);
     let o = 0;
@@ -292,7 +294,7 @@ export class H2Stream implements CallTransport {
     if (trailers !== undefined) {
       this.pendingTrailers = undefined;
       owner.queue(trailers);
-      if (this.remoteEnded && !this.paused) this.close();
+      if (this.remoteEnded) this.close(); // request data still held (paused) no longer matters
       else if (this.stopAfterStatus) this.reset(H2ErrorCode.noError);
     }
   }

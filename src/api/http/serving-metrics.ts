@@ -69,4 +69,13 @@ export function registerServingMetrics(registry: Registry, methods: MethodRegist
       this.inc(stats.connectionsAccepted);
     },
   });
+  new Counter({
+    name: 'concord_client_connections_own_http2_total',
+    help: "Client-port connections whose first request was gRPC, served by Concord's own HTTP/2 framing (the rest of HTTP/2 goes to node:http2).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.ownHttp2Connections);
+    },
+  });
 }
