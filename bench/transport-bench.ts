@@ -26,7 +26,7 @@ const sink: TransportHandler = {
 function appMessage(index: number): Message {
   const entries = [];
   for (let i = 0; i < entriesPerMessage; i++) entries.push({ term: 1, index: index + i + 1, type: 'normal' as const, data: new Uint8Array(entryBytes) });
-  return { type: 'MsgApp', from: 1 as NodeId, to: 2 as NodeId, term: 1, logTerm: 1, index, commit: index, entries };
+  return { type: 'MsgApp', from: 1 as NodeId, to: 2 as NodeId, term: 1, logTerm: 1, index, commit: index, commitOnly: false, entries };
 }
 
 async function run(burst: number): Promise<void> {

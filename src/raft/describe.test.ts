@@ -63,9 +63,10 @@ test('describe: states, snapshots and read states', () => {
 test('describe: one line per message type', () => {
   const base = { from: n(1), to: n(2), term: 3 };
   const cases: [Message, string][] = [
-    [{ ...base, type: 'MsgApp', logTerm: 2, index: 5, commit: 4, entries: [normal(3, 6, 'x')] },
+    [{ ...base, type: 'MsgApp', logTerm: 2, index: 5, commit: 4, commitOnly: false, entries: [normal(3, 6, 'x')] },
       '1->2 MsgApp Term:3 Log:2/5 Commit:4 Entries:[3/6 EntryNormal "x"]'],
-    [{ ...base, type: 'MsgApp', logTerm: 2, index: 5, commit: 4, entries: [] }, '1->2 MsgApp Term:3 Log:2/5 Commit:4'],
+    [{ ...base, type: 'MsgApp', logTerm: 2, index: 5, commit: 4, commitOnly: false, entries: [] }, '1->2 MsgApp Term:3 Log:2/5 Commit:4'],
+    [{ ...base, type: 'MsgApp', logTerm: 2, index: 5, commit: 4, commitOnly: true, entries: [] }, '1->2 MsgApp Term:3 Log:2/5 Commit:4 CommitOnly'],
     [{ ...base, type: 'MsgAppResp', index: 6, reject: false, rejectHint: 0, logTerm: 0 }, '1->2 MsgAppResp Term:3 Log:0/6'],
     [{ ...base, type: 'MsgAppResp', index: 6, reject: true, rejectHint: 3, logTerm: 1 }, '1->2 MsgAppResp Term:3 Log:1/6 Rejected (Hint: 3)'],
     [{ ...base, type: 'MsgVote', logTerm: 2, index: 5, transfer: false }, '1->2 MsgVote Term:3 Log:2/5'],

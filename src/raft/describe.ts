@@ -92,7 +92,7 @@ export function describeMessage(m: Message, format?: DataFormatter): string {
   const head = `${m.from}->${m.to} ${m.type} Term:${m.term}`;
   switch (m.type) {
     case 'MsgApp':
-      return `${head} Log:${m.logTerm}/${m.index} Commit:${m.commit}${describeEntryList(m.entries, format)}`;
+      return `${head} Log:${m.logTerm}/${m.index} Commit:${m.commit}${m.commitOnly ? ' CommitOnly' : ''}${describeEntryList(m.entries, format)}`;
     case 'MsgAppResp':
       return m.reject
         ? `${head} Log:${m.logTerm}/${m.index} Rejected (Hint: ${m.rejectHint})`

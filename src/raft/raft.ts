@@ -583,9 +583,12 @@ export class Raft {
     if (entries.length === 0 && !sendIfEmpty) return false;
     let bytes = 0;
     for (const e of entries) bytes += entryBytes(e);
+    // An acknowledgement of an empty append at or below match changes nothing (see
+    // handleAppendResponse: no maybeUpdate, not in probe), so the follower is told to send none.
+    const commitOnly = entries.length === 0 && pr.state === ProgressState.Replicate && pr.match >= prevIndex;
     this.send({
       type: 'MsgApp', from: this.id, to, term: this.term,
-      index: prevIndex, logTerm: prevTerm!, entries, commit: this.raftLog.committed,
+      index: prevIndex, logTerm: prevTerm!, entries, commit: this.raftLog.committed, commitOnly,
     });
     pr.sentEntries(entries.length, bytes);
     return true;
@@ -1028,6 +1031,7 @@ export class Raft {
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
+      if (m.commitOnly && m.entries.length === 0) return; // the leader knows we hold it all
       this.send({ type: 'MsgAppResp', from: this.id, to: m.from, term: this.term, index: lastNew, reject: false, rejectHint: 0, logTerm: 0 });
       return;
     }

@@ -158,7 +158,7 @@ test('raw-node: mustSync is set by a term or vote change, entries or a snapshot,
   assert.equal(rd.mustSync, true, 'vote changed');
   assert.deepEqual(rd.messages.map((m) => `${m.type} ${m.to}`), ['MsgVoteResp 3']);
   // The leader appends: entries must be durable before the acknowledgement.
-  h.node.step({ type: 'MsgApp', from: n(3), to: n(1), term: 5, logTerm: 0, index: 0, commit: 0, entries: [{ term: 5, index: 1, type: EntryType.Normal, data: text('e') }] });
+  h.node.step({ type: 'MsgApp', from: n(3), to: n(1), term: 5, logTerm: 0, index: 0, commit: 0, commitOnly: false, entries: [{ term: 5, index: 1, type: EntryType.Normal, data: text('e') }] });
   rd = handle(h);
   assert.deepEqual(rd.softState, { leader: 3, role: 'follower' });
   assert.equal(rd.hardState, undefined);

@@ -166,6 +166,14 @@ export interface MsgApp extends MessageBase {
   readonly index: LogIndex;
   readonly entries: readonly Entry[];
   readonly commit: LogIndex;
+  /**
+   * commitOnly marks an append without entries to a follower the leader already knows holds the
+   * log through `index` (replicate state, match >= index): its only news is `commit`, and an
+   * acknowledgement could not change the leader's progress for it, so the follower sends none
+   * (it still answers a rejection). Commit notices are the common case: one fewer message each
+   * way per follower per commit.
+   */
+  readonly commitOnly: boolean;
 }
 
 /**

@@ -24,7 +24,7 @@ const confState = fc.record({
 });
 const base = { from: id, to: id, term: n };
 const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant('MsgApp' as const), ...base, logTerm: n, index: n, commit: n, entries: fc.array(entry, { maxLength: 4 }) }),
+  fc.record({ type: fc.constant('MsgApp' as const), ...base, logTerm: n, index: n, commit: n, commitOnly: fc.boolean(), entries: fc.array(entry, { maxLength: 4 }) }),
   fc.record({ type: fc.constant('MsgAppResp' as const), ...base, index: n, reject: fc.boolean(), rejectHint: n, logTerm: n }),
   fc.record({ type: fc.constantFrom('MsgVote' as const, 'MsgPreVote' as const), ...base, logTerm: n, index: n, transfer: fc.boolean() }),
   fc.record({ type: fc.constantFrom('MsgVoteResp' as const, 'MsgPreVoteResp' as const), ...base, reject: fc.boolean() }),

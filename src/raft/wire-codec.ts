@@ -11,14 +11,14 @@ import {
  * either path). Decoders validate everything (types, ranges, lengths) and throw CodecError:
  * peer frames and disk records are untrusted input.
  *
- * Version 1 layouts (little-endian; "n" = safe integer as float64):
+ * Version 2 layouts (2: MsgApp carries commitOnly) (little-endian; "n" = safe integer as float64):
  *   entry:      n term, n index, u8 type, bytes data
  *   hard state: n term, n vote, n commit
  *   conf state: 4 x (u32 count, count x n id), u8 autoLeave
  *   snapshot:   n index, n term, conf state, bytes data
  *   message:    u8 type, n from, n to, n term, then per-type fields (see encodeMessage)
  */
-export const WIRE_CODEC_VERSION = 1;
+export const WIRE_CODEC_VERSION = 2;
 
 /** Decoding limits: a peer cannot make us allocate without bound. */
 export const WIRE_LIMITS = {
@@ -130,7 +130,7 @@ export function writeMessage(w: BinaryWriter, m: Message): void {
   w.u8(code).u53(m.from).u53(m.to).u53(m.term);
   switch (m.type) {
     case 'MsgApp':
-      w.u53(m.logTerm).u53(m.index).u53(m.commit);
+      w.u53(m.logTerm).u53(m.index).u53(m.commit).bool(m.commitOnly);
       writeEntries(w, m.entries);
       return;
     case 'MsgAppResp':
@@ -187,7 +187,8 @@ export function readMessage(r: BinaryReader): Message {
       const logTerm = r.u53('logTerm');
       const index = r.u53('index');
       const commit = r.u53('commit');
-      return { type, from, to, term, logTerm, index, commit, entries: readEntries(r) };
+      const commitOnly = r.bool('commitOnly');
+      return { type, from, to, term, logTerm, index, commit, commitOnly, entries: readEntries(r) };
     }
     case 'MsgAppResp':
       return { type, from, to, term, index: r.u53('index'), reject: r.bool('reject'), rejectHint: r.u53('rejectHint'), logTerm: r.u53('logTerm') };

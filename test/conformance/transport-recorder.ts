@@ -66,7 +66,7 @@ export function app(from: number, to: number, index: number, entryCount = 1, ent
   const entries = Array.from({ length: entryCount }, (_, i) => ({
     term: 1, index: index + i + 1, type: 'normal' as const, data: new Uint8Array(entryBytes).fill((index + i) & 0xff),
   }));
-  return { type: 'MsgApp', from: from as NodeId, to: to as NodeId, term: 1, logTerm: 1, index, commit: index, entries };
+  return { type: 'MsgApp', from: from as NodeId, to: to as NodeId, term: 1, logTerm: 1, index, commit: index, commitOnly: false, entries };
 }
 
 /** snapshotMessage builds a MsgSnap at `index` carrying `dataBytes` of patterned data. */

@@ -327,8 +327,8 @@ export { NONE };
 
 // Message builders: every field spelled out, so a test reads like the RPC it sends.
 
-export function msgApp(p: { from: number; to: number; term: Term; logTerm: Term; index: LogIndex; entries?: readonly Entry[]; commit?: LogIndex }): MsgApp {
-  return { type: 'MsgApp', from: id(p.from), to: id(p.to), term: p.term, logTerm: p.logTerm, index: p.index, entries: p.entries ?? [], commit: p.commit ?? 0 };
+export function msgApp(p: { from: number; to: number; term: Term; logTerm: Term; index: LogIndex; entries?: readonly Entry[]; commit?: LogIndex; commitOnly?: boolean }): MsgApp {
+  return { type: 'MsgApp', from: id(p.from), to: id(p.to), term: p.term, logTerm: p.logTerm, index: p.index, entries: p.entries ?? [], commit: p.commit ?? 0, commitOnly: p.commitOnly ?? false };
 }
 
 export function msgAppResp(p: { from: number; to: number; term: Term; index: LogIndex; reject?: boolean; rejectHint?: LogIndex; logTerm?: Term }): MsgAppResp {

@@ -130,7 +130,9 @@ test('whole stack: a member restoring a snapshot does not expire a kept lease ea
   // checkpoint computed before a keep-alive's renewal was applied, and the checkpoint landed
   // right after the renewal in the log, overwriting the lease's remaining TTL with less. A member
   // that restored a snapshot taken there became leader and revoked the lease before its deadline.
-  // run() throws on the early loss.
+  // run() throws on the early loss. Since commit notices are not acknowledged (MsgApp
+  // commitOnly) the seed takes another path; the unit test in src/server/lessor.test.ts holds
+  // the case itself.
   const r = runSimulation({ seed: 1751570090, nodes: 3, stack: 'kv', stackWorkload: 'lease' });
   assert.equal(r.stack!.verdict.verdict, 'ok', r.stack!.verdict.problems.join('\n'));
 });
@@ -139,7 +141,9 @@ test('whole stack: a member behind a configuration change rejoins a leader of a 
   // CI's random batch found it: n1 missed the change to voters {1,5,6}, asked only its old
   // configuration's voters (removed, still running) for votes, and ran its term far past the
   // leader's; it ignored the leader's appends and no vote request of its reached the leader, so
-  // it never caught up. A member now answers a stale append with its term, as §5.1 says.
+  // it never caught up. A member now answers a stale append with its term, as §5.1 says. Since
+  // commit notices are not acknowledged (MsgApp commitOnly) the seed takes another path; the
+  // §5.1 paper test (test/raft/paper) holds the case itself.
   const r = runSimulation({ seed: 1324662896, nodes: 3, stack: 'kv', stackWorkload: 'sequencer' });
   assert.equal(r.stack!.verdict.verdict, 'ok', r.stack!.verdict.problems.join('\n'));
 });

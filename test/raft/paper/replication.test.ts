@@ -345,3 +345,38 @@ for (const inflightMsgsMax of [256, 2]) {
     assert.equal(net.node(3).committed, net.node(1).committed);
   });
 }
+
+// Not in the paper: an AppendEntries without entries whose only news is the commit index (the
+// "commit notice" sent after an entry commits) is marked commitOnly when the leader already knows
+// the follower holds the log through its index, and the follower does not acknowledge it: the
+// acknowledgement could not change the leader's progress for it. A follower in probe state, or
+// one whose match is below the index, is asked as before.
+test('commit notices: commitOnly only to a replicating follower whose match covers the index; accepted ones are not acknowledged', () => {
+  const { leader, msgs } = electedLeader(1, PEERS);
+  const notices = commitNoop(leader, msgs);
+  const li = leader.lastIndex;
+  assert.deepEqual(
+    sortByTo(ofType(notices, 'MsgApp')).map((m) => [m.to, m.index, m.commit, m.entries.length, m.commitOnly]),
+    [
+      [2, li, li, 0, true],
+      [3, li, li, 0, true],
+    ],
+    describeAll(notices),
+  );
+  // A follower accepts the notice and commits, and sends nothing back.
+  const follower = new TestNode(id(2), { peers: PEERS });
+  const app = msgApp({ from: 1, to: 2, term: 1, logTerm: 0, index: 0, entries: entriesOfTerms([1]), commit: 0 });
+  assert.equal(ofType(follower.stepAndFlush(app), 'MsgAppResp').length, 1, 'an append with entries is acknowledged');
+  const notice = msgApp({ from: 1, to: 2, term: 1, logTerm: 1, index: 1, commit: 1, commitOnly: true });
+  assert.deepEqual(follower.stepAndFlush(notice), [], 'an accepted commit notice is not acknowledged');
+  assert.equal(follower.committed, 1, 'the notice still commits');
+  // The same notice without the mark is acknowledged, as before.
+  const unmarked = follower.stepAndFlush(msgApp({ from: 1, to: 2, term: 1, logTerm: 1, index: 1, commit: 1 }));
+  assert.deepEqual(ofType(unmarked, 'MsgAppResp').map((m) => [m.index, m.reject]), [[1, false]]);
+  // A marked notice the follower must reject (its log does not match) is answered with the rejection.
+  const mismatch = follower.stepAndFlush(msgApp({ from: 1, to: 2, term: 1, logTerm: 1, index: 5, commit: 1, commitOnly: true }));
+  assert.deepEqual(ofType(mismatch, 'MsgAppResp').map((m) => [m.index, m.reject]), [[5, true]]);
+  // A new leader probing a follower (probe state, match 0) does not mark its empty appends.
+  const fresh = electedLeader(1, PEERS).msgs;
+  assert.ok(ofType(fresh, 'MsgApp').every((m) => !m.commitOnly), describeAll(fresh));
+});
