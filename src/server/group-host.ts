@@ -493,9 +493,12 @@ export class GroupHost<R> {
   }
 
   /**
-   * scheduleHeldNotices sends the held notices in the check phase of the next loop iteration:
-   * after node's HTTP/2 session wrote the trailers of the answers given in this one (the session
-   * writes from a native immediate, which runs before JavaScript immediates).
+   * scheduleHeldNotices sends the held notices in the check phase of the next loop iteration,
+   * after the answers given in this one: Concord's own HTTP/2 framing writes them after the
+   * turn's microtasks, node:http2 (connections that started with a non-gRPC request) from a
+   * native immediate, which runs before JavaScript immediates, and an append proposed meanwhile
+   * carries the commit instead. Sending them in this iteration's check phase measured the same
+   * (docs/performance.md).
    */
   private scheduleHeldNotices(): void {
     if (this.heldNoticesScheduled) return;

@@ -239,6 +239,10 @@ describe("Concord's own HTTP/2 framing (h2-connection.ts)", { timeout: 30_000 },
       assert.equal(fields.get(':status'), '415');
       assert.equal(fields.get('grpc-status'), '3');
       assert.match(fields.get('grpc-message') ?? '', /content-type "text\/plain"/);
+      // The request had ended with its HEADERS: no RST_STREAM follows the answer.
+      client.unary(5, echo('next'));
+      const next = await client.next();
+      assert.deepEqual([next.type, next.stream], [T.headers, 5]);
     } finally {
       client.close();
     }

@@ -383,6 +383,7 @@ export class H2Connection implements StreamOwner {
       return;
     }
     const stream = new H2Stream(streamId, this, this.peerInitialWindow, this.streamWindowBytes);
+    stream.endsWithHeaders = endStream;
     this.streams.set(streamId, stream);
     this.openStreams++;
     if (malformed || headers[':path'] === undefined || headers[':method'] === undefined) {

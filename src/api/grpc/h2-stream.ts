@@ -47,6 +47,8 @@ const okTrailerBlock = encodeHeaderFields([['grpc-status', '0']]);
 export class H2Stream implements CallTransport {
   headersSent = false;
   remoteEnded = false;
+  /** endsWithHeaders: the request's HEADERS carried END_STREAM (delivered right after onStream). */
+  endsWithHeaders = false;
   /** localEnded: our END_STREAM is queued (possibly behind data waiting for window). */
   localEnded = false;
   closed = false;
@@ -234,7 +236,7 @@ export class H2Stream implements CallTransport {
   }
 
   stopReading(): void {
-    if (this.closed || this.remoteEnded) return;
+    if (this.closed || this.remoteEnded || this.endsWithHeaders) return;
     if (this.pending !== undefined || this.pendingTrailers !== undefined) {
       this.stopAfterStatus = true; // once the status is out
       return;
