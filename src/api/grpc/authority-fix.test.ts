@@ -4,21 +4,13 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { decodeEcho, echo, echoMethod, encodeEcho, writeEchoProto, type EchoMessage } from './echo-fixture.js';
+import { decodeEcho, echo, echoFrame, echoMethod, writeEchoProto, type EchoMessage } from './echo-fixture.js';
 import { decodeHeaderBlock, HpackDynamicTable } from './hpack-decode.js';
 import { h2Frame, TestHpackEncoder } from './hpack-fixture.js';
 import { ClientPortServer, MethodRegistry } from './index.js';
 
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const T = { data: 0x0, headers: 0x1, rstStream: 0x3, settings: 0x4, ping: 0x6, goaway: 0x7 };
-
-function grpcFrame(m: EchoMessage): Buffer {
-  const body = encodeEcho(m);
-  const out = Buffer.alloc(5 + body.length);
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
-}
 
 function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -67,7 +59,7 @@ function h2Unary(session: http2.ClientHttp2Session, authority: string, m: EchoMe
       if (data.length < 5) return reject(new Error(`no response message (rst code ${stream.rstCode})`));
       resolve({ status, reply: decodeEcho(data.subarray(5, 5 + data.readUInt32BE(1))) });
     });
-    stream.end(grpcFrame(m));
+    stream.end(echoFrame(m));
   });
 }
 
@@ -119,7 +111,7 @@ async function goLikeCall(port: number, authority: string, m: EchoMessage): Prom
       ['content-type', 'application/grpc'],
       ['te', 'trailers'],
     ]);
-    socket.write(Buffer.concat([h2Frame(T.settings, 1, 0), h2Frame(T.headers, 0x4, 1, block), h2Frame(T.data, 0x1, 1, grpcFrame(m))]));
+    socket.write(Buffer.concat([h2Frame(T.settings, 1, 0), h2Frame(T.headers, 0x4, 1, block), h2Frame(T.data, 0x1, 1, echoFrame(m))]));
     const responseTable = new HpackDynamicTable();
     const data: Buffer[] = [];
     for (;;) {
@@ -237,7 +229,7 @@ describe('the :authority fix on a ClientPortServer', { timeout: 30_000 }, () => 
     });
     let trailers: http2.IncomingHttpHeaders = {};
     stream.on('trailers', (t) => (trailers = t));
-    stream.end(grpcFrame(echo('s', 64, Buffer.alloc(64 * 1024, 1))));
+    stream.end(echoFrame(echo('s', 64, Buffer.alloc(64 * 1024, 1))));
     stream.pause();
     await new Promise((r) => setTimeout(r, 100)); // the server's writes back up
     let bytes = 0;

@@ -119,3 +119,12 @@ export function echoMethod(name: 'Unary' | 'ServerStream' | 'ClientStream' | 'Bi
 export function echo(message: string, number = 0, payload: Uint8Array = empty): EchoMessage {
   return { message, number, payload };
 }
+
+/** echoFrame is `m` encoded with its 5-byte gRPC message prefix (uncompressed), as a client sends it. */
+export function echoFrame(m: EchoMessage): Buffer {
+  const body = encodeEcho(m);
+  const out = Buffer.alloc(5 + body.length);
+  out.writeUInt32BE(body.length, 1);
+  out.set(body, 5);
+  return out;
+}

@@ -283,13 +283,17 @@ export class ClientPortServer implements CallHost {
   }
 
   private keepalivePingOwn(connection: H2Connection): void {
-    const timeout = setTimeout(() => {
+    const timeout = this.keepaliveDeadline(() => connection.destroy());
+    if (!connection.ping(() => clearTimeout(timeout))) clearTimeout(timeout);
+  }
+
+  /** keepaliveDeadline destroys a connection (`destroy`) whose keepalive PING is not acknowledged in time. */
+  private keepaliveDeadline(destroy: () => void): NodeJS.Timeout {
+    return setTimeout(() => {
       this.stats.sessionsClosedKeepalive++;
       this.logger.info('closing connection: keepalive ping not acknowledged', { timeoutMs: this.limits.keepaliveTimeoutMs });
-      connection.destroy();
-    }, this.limits.keepaliveTimeoutMs);
-    timeout.unref();
-    if (!connection.ping(() => clearTimeout(timeout))) clearTimeout(timeout);
+      destroy();
+    }, this.limits.keepaliveTimeoutMs).unref();
   }
 
   private onOwnStream(stream: H2Stream, headers: Metadata): void {
@@ -306,12 +310,7 @@ export class ClientPortServer implements CallHost {
   private keepalivePing(session: TrackedSession, state: SessionState): void {
     if (state.pingPending || session.closed || session.destroyed) return;
     state.pingPending = true;
-    const timeout = setTimeout(() => {
-      this.stats.sessionsClosedKeepalive++;
-      this.logger.info('closing connection: keepalive ping not acknowledged', { timeoutMs: this.limits.keepaliveTimeoutMs });
-      session.destroy();
-    }, this.limits.keepaliveTimeoutMs);
-    timeout.unref();
+    const timeout = this.keepaliveDeadline(() => session.destroy());
     const sent = session.ping((err) => {
       clearTimeout(timeout);
       state.pingPending = false;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { decodeEcho, echo, echoMethod, encodeEcho, type EchoMessage } from './echo-fixture.js';
+import { decodeEcho, echo, echoFrame, echoMethod, type EchoMessage } from './echo-fixture.js';
 import { H2ErrorCode, H2FrameType as T, H2Setting, settingsFrame } from './h2-frames.js';
 import { H2Stream, type StreamOwner } from './h2-stream.js';
 import { decodeHeaderBlock, HpackDynamicTable } from './hpack-decode.js';
@@ -16,14 +16,6 @@ interface Frame {
   flags: number;
   stream: number;
   payload: Buffer;
-}
-
-function grpcFrame(m: EchoMessage): Buffer {
-  const body = encodeEcho(m);
-  const out = Buffer.alloc(5 + body.length);
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
 }
 
 /** RawClient speaks HTTP/2 frame by frame on a socket, and collects what the server sends. */
@@ -101,7 +93,7 @@ class RawClient {
   }
 
   unary(streamId: number, m: EchoMessage): void {
-    const body = grpcFrame(m);
+    const body = echoFrame(m);
     const frames = [h2Frame(T.headers, 0x4, streamId, this.requestBlock())];
     for (let o = 0; o < body.length; o += 16_384) {
       const end = Math.min(body.length, o + 16_384);
@@ -201,7 +193,7 @@ describe("Concord's own HTTP/2 framing (h2-connection.ts)", { timeout: 30_000 },
           h2Frame(T.headers, 0, 1, block.subarray(0, 5)),
           h2Frame(T.continuation, 0, 1, block.subarray(5, 9)),
           h2Frame(T.continuation, 0x4, 1, block.subarray(9)),
-          h2Frame(T.data, 0x1, 1, grpcFrame(echo('split'))),
+          h2Frame(T.data, 0x1, 1, echoFrame(echo('split'))),
         ]),
       );
       assert.equal((await client.next()).type, T.headers);
