@@ -1,4 +1,5 @@
 import { assert } from '../../lib/assert.js';
+import { H2Flag as FrameFlag, H2FrameType as FrameType, h2FrameHeaderBytes as frameHeaderBytes } from './h2-frames.js';
 import { encodeHpackInteger, HpackDynamicTable, parseHeaderBlock } from './hpack-decode.js';
 
 /**
@@ -7,10 +8,13 @@ import { encodeHpackInteger, HpackDynamicTable, parseHeaderBlock } from './hpack
  * header blocks out of / putting them into HTTP/2 frames.
  */
 
-/** http2PrefaceBytes is the length of the client connection preface (RFC 9113 §3.4). */
-export const http2PrefaceBytes = 24;
-/** frameHeaderBytes: length u24, type u8, flags u8, stream id u32 (RFC 9113 §4.1). */
-export const frameHeaderBytes = 9;
+// The frame vocabulary is h2-frames.ts's, under the names this module's users know.
+export {
+  H2Flag as FrameFlag,
+  H2FrameType as FrameType,
+  h2FrameHeaderBytes as frameHeaderBytes,
+  h2PrefaceBytes as http2PrefaceBytes,
+} from './h2-frames.js';
 /**
  * frameBytesMax is the SETTINGS_MAX_FRAME_SIZE node:http2 announces (the default, 16384; the
  * ClientPortServer does not change it): the largest frame payload we send to node, and above
@@ -27,10 +31,6 @@ export const sniffBytesMax = headerBlockBytesMax + 16 * 1024;
  */
 export const hpackTableBytesMax = 4096;
 
-/** FrameType holds the HTTP/2 frame types the fix looks at. */
-export const FrameType = { headers: 0x1, settings: 0x4, ping: 0x6, goaway: 0x7, continuation: 0x9 } as const;
-/** FrameFlag holds the HTTP/2 frame flags the fix looks at. */
-export const FrameFlag = { endStream: 0x1, ack: 0x1, endHeaders: 0x4, padded: 0x8, priority: 0x20 } as const;
 
 /** AuthorityFixError: a connection the fix refuses (header block over its bound). Stable code. */
 export class AuthorityFixError extends Error {

@@ -54,6 +54,8 @@ export const grpcResponseHeaders = Object.freeze({
   'content-type': grpcContentType,
   'grpc-accept-encoding': 'identity,gzip',
 });
+/** grpcOkTrailers are the trailers of a call that ended OK without trailers of its own (compared by identity). */
+export const grpcOkTrailers: Readonly<Record<string, string>> = Object.freeze({ 'grpc-status': '0' });
 const respondWithTrailers = Object.freeze({ waitForTrailers: true });
 const respondEndStream = Object.freeze({ endStream: true });
 
@@ -133,9 +135,8 @@ function onStreamError(this: SinkStream, err: Error): void {
   void err;
 }
 function onWantTrailers(this: SinkStream): void {
-  this.sendTrailers(this[kTrailers] ?? okTrailersFallback);
+  this.sendTrailers(this[kTrailers] ?? grpcOkTrailers);
 }
 function onStreamDrain(this: SinkStream): void {
   this[kSink]?.onDrain();
 }
-const okTrailersFallback = Object.freeze({ 'grpc-status': '0' });

@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import type { Logger } from '../../lib/logger.js';
-import type { CallTransport, TransportSink } from './call-transport.js';
+import { grpcOkTrailers, type CallTransport, type TransportSink } from './call-transport.js';
 import { MessageDeframer, frameMessage, type MessageSink } from './deframer.js';
 import type { ServingLimits } from './limits.js';
 import type { Metadata, ResponseStream } from './method.js';
@@ -21,7 +21,6 @@ export interface CallHost {
 const RESOLVED: Promise<void> = Promise.resolve();
 const statusStrings: readonly string[] = Array.from({ length: 17 }, (_, i) => String(i));
 
-const okTrailers = Object.freeze({ 'grpc-status': '0' });
 
 /** canceledReason / deadlineReason mirror Go's context errors, which etcd reports as-is. */
 export const canceledMessage = 'context canceled';
@@ -289,7 +288,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink, Transport
     this.method.stats.messagesSent++;
     this.markDone(GrpcStatus.OK);
     this.settle(undefined);
-    const trailers = this.userTrailers === undefined ? okTrailers : { ...okTrailers, ...this.userTrailers };
+    const trailers = this.userTrailers === undefined ? grpcOkTrailers : { ...grpcOkTrailers, ...this.userTrailers };
     try {
       this.h2.respondUnary(this.userHeaders, frame, trailers);
     } catch (err) {

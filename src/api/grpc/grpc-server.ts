@@ -7,6 +7,7 @@ import { NodeCallTransport, type CallTransport } from './call-transport.js';
 import { isGrpcContentType } from './content-type.js';
 import { GrpcCall, respondTrailersOnly, type CallHost } from './grpc-call.js';
 import { H2Connection } from './h2-connection.js';
+import { h2Preface } from './h2-frames.js';
 import type { H2Stream } from './h2-stream.js';
 import { resolveServingLimits, type ServingLimits } from './limits.js';
 import type { Metadata } from './method.js';
@@ -174,9 +175,9 @@ export class ClientPortServer implements CallHost {
     const timer = setTimeout(() => socket.destroy(), prefaceTimeoutMs);
     const onData = (chunk: Buffer): void => {
       seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-      const compared = Math.min(seen.length, http2Preface.length);
-      const isH2Prefix = seen.subarray(0, compared).equals(http2Preface.subarray(0, compared));
-      if (isH2Prefix && compared < http2Preface.length) return; // need more bytes to decide
+      const compared = Math.min(seen.length, h2Preface.length);
+      const isH2Prefix = seen.subarray(0, compared).equals(h2Preface.subarray(0, compared));
+      if (isH2Prefix && compared < h2Preface.length) return; // need more bytes to decide
       socket.off('data', onData);
       clearTimeout(timer);
       if (isH2Prefix) {
@@ -404,8 +405,6 @@ function isHttp2Socket(socket: net.Socket): boolean {
   return (socket as { isHttp2?: boolean }).isHttp2 === true;
 }
 
-/** http2Preface is the client connection preface of HTTP/2 (RFC 9113 §3.4). */
-const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** prefaceTimeoutMs: a connection that sends no first bytes within this is closed. */
 const prefaceTimeoutMs = 30_000;
 

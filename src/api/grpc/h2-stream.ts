@@ -1,6 +1,6 @@
 import type { CallTransport, TransportSink } from './call-transport.js';
-import { grpcResponseHeaders } from './call-transport.js';
-import { H2ErrorCode, H2Flag, H2FrameType, h2FrameHeaderBytes, writeFrameHeader } from './h2-frames.js';
+import { grpcOkTrailers, grpcResponseHeaders } from './call-transport.js';
+import { H2ErrorCode, H2Flag, H2FrameType, h2FrameHeaderBytes, rstStreamFrame, writeFrameHeader } from './h2-frames.js';
 import { encodeHeaderFields } from './hpack-encode.js';
 
 /** StreamOwner is what an H2Stream needs from its connection (h2-connection.ts). */
@@ -31,7 +31,7 @@ export interface StreamOwner {
 const writeHighWaterBytes = 64 * 1024;
 
 const okFixedHeaderBlock = encodeHeaderFields(Object.entries(grpcResponseHeaders).map(([n, v]) => [n, String(v)]));
-const okTrailerBlock = encodeHeaderFields([['grpc-status', '0']]);
+const okTrailerBlock = encodeHeaderFields(Object.entries(grpcOkTrailers));
 
 /**
  * H2Stream is one request stream of an H2Connection, implementing CallTransport for a GrpcCall:
@@ -183,7 +183,7 @@ export class H2Stream implements CallTransport {
 
   respondUnary(extra: Readonly<Record<string, string>> | undefined, frame: Buffer, trailers: Readonly<Record<string, string>>): void {
     if (this.closed || this.localEnded) return;
-    let trailerBlock = trailers['grpc-status'] === '0' && Object.keys(trailers).length === 1 ? okTrailerBlock : encodeTrailers(trailers);
+    let trailerBlock = trailers === grpcOkTrailers ? okTrailerBlock : encodeTrailers(trailers);
     const owner = this.owner;
     const fits =
       !this.headersSent &&
@@ -247,10 +247,7 @@ export class H2Stream implements CallTransport {
   /** reset sends RST_STREAM and closes the stream. */
   reset(code: H2ErrorCode): void {
     if (this.closed) return;
-    const out = Buffer.allocUnsafe(h2FrameHeaderBytes + 4);
-    writeFrameHeader(out, 0, 4, H2FrameType.rstStream, 0, this.id);
-    out.writeUInt32BE(code, h2FrameHeaderBytes);
-    this.owner.queue(out);
+    this.owner.queue(rstStreamFrame(this.id, code));
     this.close();
   }
 
