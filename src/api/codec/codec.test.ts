@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { codecFor, MESSAGE_SCHEMAS, WireError, WireErrorCode, type MessageTypeName } from './index.js';
+import {
+  codecFor, directEncode, encodeRangeRecords, etcdserverpb, MESSAGE_SCHEMAS, WireError, WireErrorCode, type KeyValueRecord, type MessageTypeName, type RangeRecords,
+} from './index.js';
 import { messageArb } from './test-arbitraries.js';
 
 const TYPE_NAMES = Object.keys(MESSAGE_SCHEMAS) as MessageTypeName[];
@@ -43,8 +45,64 @@ test('codec: encodeFrame is the gRPC length prefix followed by encode()', () => 
     const frame = codec.encodeFrame(message);
     assert.equal(frame[0], 0);
     assert.equal(new DataView(frame.buffer, frame.byteOffset).getUint32(1), body.length);
-    assert.deepStrictEqual(frame.subarray(5), body);
+    assert.ok(Buffer.isBuffer(frame));
+    assert.deepStrictEqual(Uint8Array.from(frame.subarray(5)), body);
   }), { numRuns: 100 });
+});
+
+const recordArb: fc.Arbitrary<KeyValueRecord> = fc.record({
+  key: fc.uint8Array({ maxLength: 40 }),
+  createRevision: fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 127, 128, 2 ** 31, 2 ** 32, 2 ** 53 - 1)),
+  modRevision: fc.oneof(fc.nat(), fc.maxSafeNat()),
+  version: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+  value: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(128, 16384, 70000).map((n) => new Uint8Array(n).fill(7))),
+  lease: fc.oneof(fc.constantFrom(0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n), fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)),
+});
+
+function asMessage(r: RangeRecords): etcdserverpb.RangeResponse {
+  return {
+    header: r.header,
+    kvs: r.kvs.map((kv) => ({ ...kv, createRevision: BigInt(kv.createRevision), modRevision: BigInt(kv.modRevision), version: BigInt(kv.version) })),
+    more: r.more,
+    count: BigInt(r.count),
+  };
+}
+
+test('codec: a Range answer encoded from store records is byte for byte the generated encoding', () => {
+  const generated = (m: etcdserverpb.RangeResponse): Uint8Array => etcdserverpb.RangeResponse.encode(m).finish();
+  const codec = codecFor('etcdserverpb.RangeResponse');
+  fc.assert(fc.property(
+    fc.option(messageArb('etcdserverpb.ResponseHeader'), { nil: undefined }), fc.array(recordArb, { maxLength: 40 }), fc.boolean(), fc.maxSafeNat(),
+    (header, kvs, more, count) => {
+      const records: RangeRecords = { header, kvs, more, count };
+      const expected = generated(asMessage(records));
+      assert.deepStrictEqual(new Uint8Array(encodeRangeRecords(records, 0)), expected);
+      // Through the codec, as the serving layer sends it: a message carrying its own encoder.
+      const carrying = { ...asMessage(records), [directEncode]: (prefixBytes: number) => encodeRangeRecords(records, prefixBytes) };
+      const frame = codec.encodeFrame(carrying);
+      assert.equal(frame.readUInt32BE(1), expected.length);
+      assert.deepStrictEqual(new Uint8Array(frame.subarray(5)), expected);
+      assert.deepStrictEqual(codec.encode(carrying), expected);
+    }), { numRuns: 300 });
+});
+
+test('codec: a message whose own encoder declines, or fails, gets the generated encoder or a WireError', () => {
+  const codec = codecFor('etcdserverpb.RangeResponse');
+  const plain = { ...codec.create(), more: true, count: 3n };
+  const declining = { ...plain, [directEncode]: () => undefined };
+  assert.deepStrictEqual(codec.encode(declining), codec.encode(plain));
+  const record = { key: new Uint8Array([1]), createRevision: 1, modRevision: 2, version: 1, value: new Uint8Array(0), lease: 0n };
+  const failing = (r: RangeRecords) => ({ ...plain, [directEncode]: (prefixBytes: number) => encodeRangeRecords(r, prefixBytes) });
+  assert.throws(() => codec.encodeFrame(failing({ header: undefined, kvs: [{ ...record, modRevision: -1 }], more: false, count: 1 })),
+    (e: unknown) => e instanceof WireError && e.code === WireErrorCode.Malformed && /modRevision/.test(e.message));
+  assert.throws(() => codec.encode(failing({ header: undefined, kvs: [{ ...record, version: 2 ** 53 }], more: false, count: 1 })),
+    (e: unknown) => e instanceof WireError && /version/.test(e.message));
+  const badHeader = { clusterId: -1n, memberId: 0n, revision: 0n, raftTerm: 0n };
+  assert.throws(() => codec.encodeFrame(failing({ header: badHeader, kvs: [], more: false, count: 0 })),
+    (e: unknown) => e instanceof WireError && /clusterId/.test(e.message));
+  const badLease = { ...record, lease: 2n ** 63n };
+  assert.throws(() => codec.encodeFrame(failing({ header: undefined, kvs: [badLease], more: false, count: 1 })),
+    (e: unknown) => e instanceof WireError && /lease/.test(e.message));
 });
 
 test('codec: 64-bit ids above 2^53 are exact (bigint end to end)', () => {

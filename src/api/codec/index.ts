@@ -33,6 +33,7 @@ export {
 export { decodeBase64, encodeBase64 } from './base64.js';
 export { fromJson, JSON_DEPTH_MAX, toJson, type JsonObject, type JsonValue } from './json.js';
 export { codecFor, decodeMessage, encodeMessage, isMessageTypeName, type MessageCodec } from './message-codec.js';
+export { directEncode, encodeRangeRecords, type DirectlyEncoded, type KeyValueRecord, type RangeRecords } from './kv-list-encode.js';
 export {
   findGatewayRoute,
   findMethod,

@@ -8,10 +8,14 @@
  * reuse or overwrite the input buffer while the message is alive, and should copy (`.slice()`) a
  * key or value that it keeps long-term, so that a small key does not pin a large frame.
  * `encode` returns a fresh Uint8Array that the caller owns.
+ *
+ * A message may carry its own encoder (kv-list-encode.ts: a Range answer still holding the
+ * store's records); encode and encodeFrame use it when it is there.
  */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { MESSAGE_FNS, type MessageTypeName, type MessageTypes } from './gen/schema.js';
 import { fromJson, toJson, type JsonObject } from './json.js';
+import { directEncode, type DirectlyEncoded } from './kv-list-encode.js';
 import { WireError, WireErrorCode } from './wire-error.js';
 
 /** MessageCodec is everything the serving layers do with one message type. */
@@ -24,7 +28,7 @@ export interface MessageCodec<T> {
    * encodeFrame serializes into a gRPC length-prefixed message: 1 byte compressed flag (0), a
    * 4-byte big-endian length, then the message, in one allocation.
    */
-  encodeFrame(message: T): Uint8Array;
+  encodeFrame(message: T): Buffer;
   /** decode parses protobuf bytes; unknown fields are skipped. Throws WireError when malformed. */
   decode(bytes: Uint8Array): T;
   /** toJson maps to etcd's gateway JSON (see json.ts). */
@@ -49,18 +53,46 @@ function encodeWith<T>(typeName: MessageTypeName, encodeInto: (m: T, w: BinaryWr
   try {
     if (framed) writer.raw(GRPC_FRAME_PREFIX);
     const bytes = encodeInto(message, writer).finish();
-    if (framed) {
-      const length = bytes.length - 5;
-      bytes[1] = length >>> 24;
-      bytes[2] = (length >>> 16) & 0xff;
-      bytes[3] = (length >>> 8) & 0xff;
-      bytes[4] = length & 0xff;
-    }
+    if (framed) setFramePrefix(bytes);
     if (bytes.length > SHARED_WRITER_BYTES_MAX) sharedWriter = new BinaryWriter();
     return bytes;
   } catch (error) {
     sharedWriter = new BinaryWriter(); // the failed encode left the writer mid-message
-    throw new WireError(WireErrorCode.Malformed, `cannot encode ${typeName}: ${describeCause(error)}`, { cause: error });
+    throw encodeError(typeName, error);
+  }
+}
+
+/** setFramePrefix writes the gRPC prefix (flag 0, big-endian length) into the first 5 bytes. */
+function setFramePrefix(bytes: Uint8Array): void {
+  const length = bytes.length - 5;
+  bytes[0] = 0;
+  bytes[1] = length >>> 24;
+  bytes[2] = (length >>> 16) & 0xff;
+  bytes[3] = (length >>> 8) & 0xff;
+  bytes[4] = length & 0xff;
+}
+
+function encodeError(typeName: MessageTypeName, error: unknown): WireError {
+  return new WireError(WireErrorCode.Malformed, `cannot encode ${typeName}: ${describeCause(error)}`, { cause: error });
+}
+
+/** asUint8Array views a Buffer as a plain Uint8Array (what decode hands out for bytes fields is then a Uint8Array too). */
+function asUint8Array(bytes: Buffer): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** encodeDirect runs a message's own encoder (undefined: it declined, use the generated one). */
+function encodeDirect(typeName: MessageTypeName, message: unknown, prefixBytes: number): Buffer | undefined {
+  const direct = (message as Partial<DirectlyEncoded>)[directEncode];
+  if (direct === undefined) return undefined;
+  try {
+    return direct.call(message as DirectlyEncoded, prefixBytes);
+  } catch (error) {
+    throw encodeError(typeName, error);
   }
 }
 
@@ -79,8 +111,16 @@ function makeCodec<K extends MessageTypeName>(typeName: K): MessageCodec<Message
   const encodeInto = (m: T, w: BinaryWriter): BinaryWriter => fns.encode(m, w);
   return {
     typeName,
-    encode: (message) => encodeWith(typeName, encodeInto, message, false),
-    encodeFrame: (message) => encodeWith(typeName, encodeInto, message, true),
+    encode(message) {
+      const direct = encodeDirect(typeName, message, 0);
+      return direct === undefined ? encodeWith(typeName, encodeInto, message, false) : asUint8Array(direct);
+    },
+    encodeFrame(message) {
+      const direct = encodeDirect(typeName, message, 5);
+      if (direct === undefined) return asBuffer(encodeWith(typeName, encodeInto, message, true));
+      setFramePrefix(direct);
+      return direct;
+    },
     decode(bytes) {
       try {
         return fns.decode(bytes);

@@ -1,4 +1,4 @@
-import type { etcdserverpb, mvccpb } from '../codec/index.js';
+import { directEncode, encodeRangeRecords, type DirectlyEncoded, type etcdserverpb, type mvccpb } from '../codec/index.js';
 import { GrpcError, GrpcStatus } from '../grpc/status.js';
 import type * as kv from '../../kv/index.js';
 
@@ -122,8 +122,42 @@ export function kvOut(k: kv.KeyValue): mvccpb.KeyValue {
   };
 }
 
+/**
+ * StoreRangeResponse is a RangeResponse still holding the store's records: the codec encodes it
+ * straight from them (codec/kv-list-encode.ts), with no mvccpb object or bigint per KeyValue.
+ * Read as a RangeResponse (the JSON gateway, a Txn's ops), `kvs` converts once on first use.
+ */
+class StoreRangeResponse implements etcdserverpb.RangeResponse, DirectlyEncoded {
+  more: boolean;
+  private converted: mvccpb.KeyValue[] | undefined;
+  private countBig: bigint | undefined;
+
+  constructor(public header: etcdserverpb.ResponseHeader | undefined, private readonly records: readonly kv.KeyValue[], more: boolean, private readonly countRecords: number) {
+    this.more = more;
+  }
+
+  get kvs(): mvccpb.KeyValue[] {
+    return (this.converted ??= this.records.map(kvOut));
+  }
+  set kvs(kvs: mvccpb.KeyValue[]) {
+    this.converted = kvs;
+  }
+  get count(): bigint {
+    return (this.countBig ??= BigInt(this.countRecords));
+  }
+  set count(count: bigint) {
+    this.countBig = count;
+  }
+
+  [directEncode](prefixBytes: number): Buffer | undefined {
+    // Once read (or changed) as a RangeResponse, the generated encoder encodes what it reads as.
+    if (this.converted !== undefined || this.countBig !== undefined) return undefined;
+    return encodeRangeRecords({ header: this.header, kvs: this.records, more: this.more, count: this.countRecords }, prefixBytes);
+  }
+}
+
 export function rangeResponseOut(ctx: HeaderContext, r: kv.RangeResponse): etcdserverpb.RangeResponse {
-  return { header: headerOut(ctx, r.header.revision), kvs: r.kvs.map(kvOut), more: r.more, count: BigInt(r.count) };
+  return new StoreRangeResponse(headerOut(ctx, r.header.revision), r.kvs, r.more, r.count);
 }
 
 export function putResponseOut(ctx: HeaderContext, r: kv.PutResponse): etcdserverpb.PutResponse {

@@ -9,7 +9,7 @@ export function defOf<P extends MethodPath>(path: P): MethodDef<RequestOf<P>, Re
     path: d.path,
     kind: d.kind,
     decodeRequest: (bytes) => d.request.decode(bytes) as RequestOf<P>,
-    encodeResponse: (response) => d.response.encode(response as never),
+    encodeResponseFrame: (response) => d.response.encodeFrame(response as never),
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { frameMessage } from './deframer.js';
 import type { MethodDef, MethodKind } from './method.js';
 
 /**
@@ -112,7 +113,7 @@ export function echoMethod(name: 'Unary' | 'ServerStream' | 'ClientStream' | 'Bi
     ClientStream: 'client-stream',
     Bidi: 'bidi',
   };
-  return { path: `/concord.test.Echo/${name}`, kind: kinds[name], decodeRequest: decodeEcho, encodeResponse: encodeEcho };
+  return { path: `/concord.test.Echo/${name}`, kind: kinds[name], decodeRequest: decodeEcho, encodeResponseFrame: (m) => frameMessage(encodeEcho(m)) };
 }
 
 /** echo builds an EchoMessage. */

@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import type { Logger } from '../../lib/logger.js';
 import { grpcOkTrailers, type CallTransport, type TransportSink } from './call-transport.js';
-import { MessageDeframer, frameMessage, type MessageSink } from './deframer.js';
+import { MessageDeframer, messagePrefixBytes, type MessageSink } from './deframer.js';
 import type { ServingLimits } from './limits.js';
 import type { Metadata, ResponseStream } from './method.js';
 import type { RegisteredMethod } from './method-registry.js';
@@ -301,20 +301,21 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink, Transport
   }
 
   private encode(message: unknown): Buffer | undefined {
-    let bytes: Uint8Array;
+    let frame: Buffer;
     try {
-      bytes = this.method.binding.def.encodeResponse(message);
+      frame = this.method.binding.def.encodeResponseFrame(message);
     } catch (err) {
       this.host.logger.error('grpc response encoding failed', { method: this.path, cause: err });
       this.finishWith(new GrpcError(GrpcStatus.INTERNAL, `grpc: error while marshaling: ${(err as Error).message}`, { cause: err }));
       return undefined;
     }
     const max = this.host.limits.sendMessageBytesMax;
-    if (bytes.length > max) {
-      this.finishWith(new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, `grpc: trying to send message larger than max (${bytes.length} vs. ${max})`));
+    const length = frame.length - messagePrefixBytes;
+    if (length > max) {
+      this.finishWith(new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, `grpc: trying to send message larger than max (${length} vs. ${max})`));
       return undefined;
     }
-    return frameMessage(bytes);
+    return frame;
   }
 
   /** fail ends the call after a handler threw or rejected. */

@@ -6,7 +6,7 @@ export type MethodKind = 'unary' | 'server-stream' | 'client-stream' | 'bidi';
 
 /**
  * MethodDef describes one gRPC method for the serving layer: its path (`/package.Service/Method`),
- * its streaming kind and the binary codecs of its messages. The codec layer (src/api/codec)
+ * its streaming kind and the binary codecs of its messages (responses straight into gRPC frames). The codec layer (src/api/codec)
  * provides one per etcd method; tests build them by hand. `decodeRequest` throws on malformed
  * bytes (the call ends with INTERNAL, as grpc-go does); it must not keep `bytes` beyond the call
  * unless it copies them (the buffer may be a view of a shared network chunk).
@@ -15,7 +15,8 @@ export interface MethodDef<Req, Res> {
   readonly path: string;
   readonly kind: MethodKind;
   decodeRequest(bytes: Uint8Array): Req;
-  encodeResponse(response: Res): Uint8Array;
+  /** encodeResponseFrame serializes a response as a gRPC length-prefixed message (5-byte prefix, then the message). */
+  encodeResponseFrame(response: Res): Buffer;
 }
 
 /**
