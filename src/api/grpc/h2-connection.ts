@@ -21,7 +21,7 @@ import {
   windowUpdateFrame,
 } from './h2-frames.js';
 import { H2Stream, type StreamOwner } from './h2-stream.js';
-import { HpackDynamicTable, HpackError, parseHeaderBlock } from './hpack-decode.js';
+import { HpackDynamicTable, HpackError, forEachHeaderField } from './hpack-decode.js';
 import { hpackTableSizeZero } from './hpack-encode.js';
 import type { ServingLimits } from './limits.js';
 import type { Metadata } from './method.js';
@@ -564,10 +564,7 @@ function decodeHeaders(block: Buffer, table: HpackDynamicTable): [Metadata, numb
   const headers: Record<string, string | string[] | undefined> = Object.create(null) as Record<string, string>;
   let listBytes = 0;
   let malformed = false;
-  for (const r of parseHeaderBlock(block, table)) {
-    if (r.type === 'size-update') continue;
-    const name = r.name.toString('latin1');
-    const value = r.value.toString('latin1');
+  forEachHeaderField(block, table, (name, value) => {
     listBytes += name.length + value.length + 32;
     if (name !== name.toLowerCase()) malformed = true;
     const prior = headers[name];
@@ -575,6 +572,6 @@ function decodeHeaders(block: Buffer, table: HpackDynamicTable): [Metadata, numb
     else if (name.startsWith(':')) malformed = true; // a repeated pseudo-header is malformed too
     else if (name === 'set-cookie') headers[name] = Array.isArray(prior) ? [...prior, value] : [prior, value];
     else headers[name] = `${String(prior)}, ${value}`;
-  }
+  });
   return [headers as Metadata, listBytes, malformed];
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeHeaderBlock, HpackDynamicTable, HpackError, parseHeaderBlock } from './hpack-decode.js';
+import { decodeHeaderBlock, HpackDynamicTable, HpackError, parseHeaderBlock, representedFields } from './hpack-decode.js';
 import { TestHpackEncoder } from './hpack-fixture.js';
 import { huffmanDecode, HuffmanError, huffmanEncode } from './hpack-huffman.js';
 
@@ -18,8 +18,11 @@ interface Step {
 
 function decodeSeries(tableBytes: number, steps: Step[]): void {
   const table = new HpackDynamicTable(tableBytes);
+  const twin = new HpackDynamicTable(tableBytes); // for parseHeaderBlock, the representations the rewriter uses
   for (const [i, step] of steps.entries()) {
     assert.deepEqual(decodeHeaderBlock(dehex(step.block), table), step.fields, `step ${i}: fields`);
+    assert.deepEqual(representedFields(parseHeaderBlock(dehex(step.block), twin)), step.fields, `step ${i}: representations`);
+    assert.deepEqual(twin.entriesNewestFirst(), step.table, `step ${i}: dynamic table (representations)`);
     assert.deepEqual(table.entriesNewestFirst(), step.table, `step ${i}: dynamic table`);
     assert.equal(table.size, step.sizeBytes, `step ${i}: table size`);
   }
@@ -134,7 +137,10 @@ describe('HPACK decoding errors and edge cases', () => {
 
   test('malformed blocks are HpackErrors', () => {
     const bad = ['80', 'be', '41', '4105 6162', '40', '4185 ffff ffff ff', 'ff ff ff ff ff 7f'];
-    for (const hex of bad) assert.throws(() => parseHeaderBlock(dehex(hex), new HpackDynamicTable()), HpackError, hex);
+    for (const hex of bad) {
+      assert.throws(() => parseHeaderBlock(dehex(hex), new HpackDynamicTable()), HpackError, hex);
+      assert.throws(() => decodeHeaderBlock(dehex(hex), new HpackDynamicTable()), HpackError, hex);
+    }
     // A size update above the announced limit (4096): 0x3f e1 1f = 31 + 0x61 + 0x1f*128 = 4096 is fine, 4097 not.
     assert.doesNotThrow(() => parseHeaderBlock(dehex('3fe1 1f'), new HpackDynamicTable(4096)));
     assert.throws(() => parseHeaderBlock(dehex('3fe2 1f'), new HpackDynamicTable(4096)), HpackError);
@@ -159,10 +165,13 @@ describe('HPACK decoding errors and edge cases', () => {
       fc.property(fc.array(fc.array(field, { maxLength: 12 }), { maxLength: 12 }), fc.integer({ min: 0, max: 600 }), (blocks, tableBytes) => {
         const encoder = new TestHpackEncoder(4096);
         const decoder = new HpackDynamicTable(4096);
+        const twin = new HpackDynamicTable(4096);
         for (const [i, fields] of blocks.entries()) {
           const block = encoder.encode(fields, i === 0 ? tableBytes : undefined);
           assert.deepEqual(decodeHeaderBlock(block, decoder), fields.map(([n, v]) => [n, v]));
+          assert.deepEqual(representedFields(parseHeaderBlock(block, twin)), fields.map(([n, v]) => [n, v]));
           assert.deepEqual(decoder.entriesNewestFirst(), encoder.table.entriesNewestFirst());
+          assert.deepEqual(twin.entriesNewestFirst(), encoder.table.entriesNewestFirst());
         }
       }),
       { numRuns: 300 },

@@ -77,9 +77,11 @@ export const hpackStaticTable: ReadonlyArray<readonly [name: string, value: stri
   ['via', ''],
   ['www-authenticate', ''],
 ];
-const staticEntries = hpackStaticTable.map(([name, value]) => ({
+const staticEntries: readonly TableEntry[] = hpackStaticTable.map(([name, value]) => ({
   name: Buffer.from(name, 'latin1'),
   value: Buffer.from(value, 'latin1'),
+  nameText: name,
+  valueText: value,
 }));
 const staticCount = staticEntries.length;
 if (staticCount !== 61) throw new Error('hpack static table must have 61 entries');
@@ -89,9 +91,12 @@ export const hpackEntryOverheadBytes = 32;
 /** hpackIntegerMax bounds decoded integers (indexes, lengths, sizes); larger → HpackError. */
 const hpackIntegerMax = 2 ** 30;
 
+/** TableEntry is one table entry, its octets and (made once, when added) their latin1 strings. */
 interface TableEntry {
   readonly name: Buffer;
   readonly value: Buffer;
+  readonly nameText: string;
+  readonly valueText: string;
 }
 
 /**
@@ -132,7 +137,7 @@ export class HpackDynamicTable {
     this.evictTo(this.maxBytes - bytes);
     if (bytes <= this.maxBytes) {
       // Copied: the arguments may be views into a network chunk the table must not pin.
-      this.entries.push({ name: Buffer.from(name), value: Buffer.from(value) });
+      this.entries.push({ name: Buffer.from(name), value: Buffer.from(value), nameText: name.toString('latin1'), valueText: value.toString('latin1') });
       this.sizeBytes += bytes;
     }
   }
@@ -212,13 +217,54 @@ export function parseHeaderBlock(block: Uint8Array, table: HpackDynamicTable): H
   return out;
 }
 
-/** decodeHeaderBlock returns the header list of a block as latin1 string pairs. For tests and logs. */
+/**
+ * forEachHeaderField decodes a complete header block straight to its header list, calling
+ * `visit` with each field's name and value as latin1 strings, in order, and applying the block's
+ * table changes (size updates are applied, not visited). A field taken from the table costs no
+ * allocation: entries keep their strings. Throws HpackError as parseHeaderBlock does.
+ */
+export function forEachHeaderField(block: Uint8Array, table: HpackDynamicTable, visit: (name: string, value: string) => void): void {
+  const reader = new BlockReader(block);
+  while (reader.pos < block.length) {
+    const first = block[reader.pos]!;
+    if (first & 0x80) {
+      const index = reader.integer(7);
+      if (index === 0) throw new HpackError('hpack: indexed field with index 0');
+      const entry = table.get(index);
+      visit(entry.nameText, entry.valueText);
+    } else if ((first & 0xe0) === 0x20) {
+      table.setMaxBytes(reader.integer(5));
+    } else {
+      const incremental = (first & 0x40) !== 0;
+      const nameIndex = reader.integer(incremental ? 6 : 4);
+      let name: Buffer | undefined;
+      let nameText: string;
+      if (nameIndex === 0) {
+        name = reader.string();
+        nameText = name.toString('latin1');
+      } else {
+        const entry = table.get(nameIndex);
+        name = entry.name;
+        nameText = entry.nameText;
+      }
+      const value = reader.string();
+      const valueText = value.toString('latin1');
+      if (incremental) table.add(name, value);
+      visit(nameText, valueText);
+    }
+  }
+}
+
+/** decodeHeaderBlock returns the header list of a block as latin1 string pairs (forEachHeaderField). For tests and logs. */
 export function decodeHeaderBlock(block: Uint8Array, table: HpackDynamicTable): Array<[string, string]> {
   const fields: Array<[string, string]> = [];
-  for (const r of parseHeaderBlock(block, table)) {
-    if (r.type !== 'size-update') fields.push([r.name.toString('latin1'), r.value.toString('latin1')]);
-  }
+  forEachHeaderField(block, table, (name, value) => fields.push([name, value]));
   return fields;
+}
+
+/** representedFields is the header list of parseHeaderBlock's representations (size updates left out). */
+export function representedFields(representations: readonly HeaderRepresentation[]): Array<[string, string]> {
+  return representations.flatMap((r): Array<[string, string]> => r.type === 'size-update' ? [] : [[r.name.toString('latin1'), r.value.toString('latin1')]]);
 }
 
 /** encodeHpackInteger appends an integer with an N-bit prefix (RFC 7541 §5.1); `first` holds the high bits. */
