@@ -1,10 +1,12 @@
 /**
  * codec-bench: encode+decode speed of the serving path's messages (npm run bench:codec).
- * PutRequest (17-byte key, 256-byte value), PutResponse (header with 64-bit ids) and a
- * RangeResponse of 10 KVs with 256-byte values; each case runs for `--ms` milliseconds (default
- * 1000) after a warm-up and prints ops/s and ns/op.
+ * PutRequest (17-byte key, 256-byte value), PutResponse (header with 64-bit ids), a
+ * RangeResponse of 10 KVs with 256-byte values, and a Range answer of 1,000 such KVs framed for
+ * gRPC two ways: the generated encoder from mvccpb objects (made from the store's records, as
+ * before) and the direct encoder from the records (kv-list-encode.ts); each case runs for `--ms`
+ * milliseconds (default 1000) after a warm-up and prints ops/s and ns/op.
  */
-import { codecFor, type etcdserverpb } from './index.js';
+import { codecFor, directEncode, encodeRangeRecords, type etcdserverpb, type KeyValueRecord, type mvccpb } from './index.js';
 
 const msArg = process.argv.indexOf('--ms');
 const runMs = msArg >= 0 ? Number(process.argv[msArg + 1]) : 1000;
@@ -55,4 +57,18 @@ bench(`RangeResponse 10x256B encode+decode`, () => { sink += range.decode(range.
 bench(`RangeResponse 10x256B encode (${rangeBytes.length} B)`, () => { sink += range.encode(rangeResponse).length; });
 bench('RangeResponse 10x256B decode', () => { sink += range.decode(rangeBytes).kvs.length; });
 bench('RangeResponse 10x256B toJson+stringify', () => { sink += JSON.stringify(range.toJson(rangeResponse)).length; });
+
+const records: KeyValueRecord[] = Array.from({ length: 1000 }, (_, i) => ({
+  key: new TextEncoder().encode(`key${String(i).padStart(7, '0')}`), createRevision: 1000 + i, modRevision: 1200000 + i, version: 3, value, lease: 0n,
+}));
+const toMessage = (r: KeyValueRecord): mvccpb.KeyValue => ({
+  key: r.key, createRevision: BigInt(r.createRevision), modRevision: BigInt(r.modRevision), version: BigInt(r.version), value: r.value, lease: r.lease,
+});
+bench('Range 1,000x256B: mvccpb + generated frame', () => {
+  sink += range.encodeFrame({ header, kvs: records.map(toMessage), more: false, count: 1000n }).length;
+});
+bench('Range 1,000x256B: direct from records', () => {
+  const answer = { header, kvs: [], more: false, count: 1000n, [directEncode]: (prefixBytes: number) => encodeRangeRecords({ header, kvs: records, more: false, count: 1000 }, prefixBytes) };
+  sink += range.encodeFrame(answer).length;
+});
 if (sink === 0 || putRespBytes.length === 0) console.log('unreachable');

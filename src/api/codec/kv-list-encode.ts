@@ -51,8 +51,9 @@ const SHORT_COPY_BYTES = 32;
 
 /**
  * A 64-bit field's value is carried between the sizing and the writing pass as a number: itself
- * when it is a safe non-negative integer (every revision, version and lease of a live cluster),
- * else -1, and the writer then takes the slow path from the bigint again.
+ * when it is a safe non-negative integer (the header's revision and term; a lease id below 2^53),
+ * else SLOW, and the writer then takes the slow path from the bigint again (a random 64-bit
+ * lease id, the cluster and member ids).
  */
 const SLOW = -1;
 
