@@ -128,13 +128,15 @@ export function kvOut(k: kv.KeyValue): mvccpb.KeyValue {
  * Read as a RangeResponse (the JSON gateway, a Txn's ops), `kvs` converts once on first use.
  */
 class StoreRangeResponse implements etcdserverpb.RangeResponse, DirectlyEncoded {
-  more: boolean;
   private converted: mvccpb.KeyValue[] | undefined;
   private countBig: bigint | undefined;
 
-  constructor(public header: etcdserverpb.ResponseHeader | undefined, private readonly records: readonly kv.KeyValue[], more: boolean, private readonly countRecords: number) {
-    this.more = more;
-  }
+  constructor(
+    public header: etcdserverpb.ResponseHeader | undefined,
+    private readonly records: readonly kv.KeyValue[],
+    public more: boolean,
+    private readonly countRecords: number,
+  ) {}
 
   get kvs(): mvccpb.KeyValue[] {
     return (this.converted ??= this.records.map(kvOut));

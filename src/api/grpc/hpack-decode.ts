@@ -151,7 +151,7 @@ export class HpackDynamicTable {
 
   /** entriesNewestFirst lists [name, value] pairs as latin1 strings. For tests. */
   entriesNewestFirst(): Array<[string, string]> {
-    return this.entries.map((e): [string, string] => [e.name.toString('latin1'), e.value.toString('latin1')]).reverse();
+    return this.entries.map((e): [string, string] => [e.nameText, e.valueText]).reverse();
   }
 
   private evictTo(bytesMax: number): void {
@@ -237,7 +237,7 @@ export function forEachHeaderField(block: Uint8Array, table: HpackDynamicTable, 
     } else {
       const incremental = (first & 0x40) !== 0;
       const nameIndex = reader.integer(incremental ? 6 : 4);
-      let name: Buffer | undefined;
+      let name: Buffer;
       let nameText: string;
       if (nameIndex === 0) {
         name = reader.string();
@@ -262,7 +262,7 @@ export function decodeHeaderBlock(block: Uint8Array, table: HpackDynamicTable): 
   return fields;
 }
 
-/** representedFields is the header list of parseHeaderBlock's representations (size updates left out). */
+/** representedFields is the header list of parseHeaderBlock's representations (size updates left out). For tests. */
 export function representedFields(representations: readonly HeaderRepresentation[]): Array<[string, string]> {
   return representations.flatMap((r): Array<[string, string]> => r.type === 'size-update' ? [] : [[r.name.toString('latin1'), r.value.toString('latin1')]]);
 }
