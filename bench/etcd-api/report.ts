@@ -13,6 +13,9 @@ export interface RowResult {
   readonly opsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** p90Ms and p999Ms show the shape of the tail (in the JSON only). */
+  readonly p90Ms: number;
+  readonly p999Ms: number;
   readonly errors: number;
   readonly firstError: string | undefined;
   readonly pendingAtEnd: number;
@@ -70,6 +73,8 @@ export function summarize(spec: WorkloadSpec, target: BenchTarget, leaderIndex: 
     opsPerSecond: ops / m.elapsedSeconds,
     p50Ms: percentile(sorted as unknown as number[], 0.5),
     p99Ms: percentile(sorted as unknown as number[], 0.99),
+    p90Ms: percentile(sorted as unknown as number[], 0.9),
+    p999Ms: percentile(sorted as unknown as number[], 0.999),
     errors: m.errors,
     firstError: m.firstError,
     pendingAtEnd: m.pendingAtEnd,
@@ -124,6 +129,8 @@ export function medianOfRounds(rounds: readonly RowResult[]): RowResult {
     opsPerSecond: m((r) => r.opsPerSecond),
     p50Ms: m((r) => r.p50Ms),
     p99Ms: m((r) => r.p99Ms),
+    p90Ms: m((r) => r.p90Ms),
+    p999Ms: m((r) => r.p999Ms),
     errors: rounds.reduce((a, r) => a + r.errors, 0),
     firstError: rounds.find((r) => r.firstError !== undefined)?.firstError,
     pendingAtEnd: rounds.reduce((a, r) => a + r.pendingAtEnd, 0),
