@@ -11,9 +11,7 @@ import path from 'node:path';
  *
  * At exit (the member stops on SIGTERM) it writes DIR/alloc-<pid>.heapprofile; summarise with
  * bench/alloc-profile-summary.js. CONCORD_ALLOC_PROF_DIR names DIR; CONCORD_ALLOC_PROF_INTERVAL
- * the mean bytes between samples (default 16384). CONCORD_ALLOC_PROF_SURVIVORS=1 leaves out the
- * objects that young-generation collections (scavenges) freed: the profile is then what survived
- * a scavenge, which is what a scavenge's pause copies and what fills the old space.
+ * the mean bytes between samples (default 16384).
  */
 
 const dir = process.env['CONCORD_ALLOC_PROF_DIR'];
@@ -24,7 +22,7 @@ if (dir !== undefined && dir !== '') {
   session.post('HeapProfiler.startSampling', {
     samplingInterval,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: process.env['CONCORD_ALLOC_PROF_SURVIVORS'] !== '1',
+    includeObjectsCollectedByMinorGC: true,
   });
   let written = false;
   process.on('exit', () => {
