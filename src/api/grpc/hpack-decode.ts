@@ -131,13 +131,16 @@ export class HpackDynamicTable {
     return entry;
   }
 
-  /** add inserts an entry (RFC 7541 §4.4: an entry larger than the table empties it, not added). */
-  add(name: Buffer, value: Buffer): void {
+  /**
+   * add inserts an entry (RFC 7541 §4.4: an entry larger than the table empties it, not added);
+   * `nameText`/`valueText` are its latin1 strings, passed when the caller already made them.
+   */
+  add(name: Buffer, value: Buffer, nameText = name.toString('latin1'), valueText = value.toString('latin1')): void {
     const bytes = name.length + value.length + hpackEntryOverheadBytes;
     this.evictTo(this.maxBytes - bytes);
     if (bytes <= this.maxBytes) {
       // Copied: the arguments may be views into a network chunk the table must not pin.
-      this.entries.push({ name: Buffer.from(name), value: Buffer.from(value), nameText: name.toString('latin1'), valueText: value.toString('latin1') });
+      this.entries.push({ name: Buffer.from(name), value: Buffer.from(value), nameText, valueText });
       this.sizeBytes += bytes;
     }
   }
@@ -249,7 +252,7 @@ export function forEachHeaderField(block: Uint8Array, table: HpackDynamicTable, 
       }
       const value = reader.string();
       const valueText = value.toString('latin1');
-      if (incremental) table.add(name, value);
+      if (incremental) table.add(name, value, nameText, valueText);
       visit(nameText, valueText);
     }
   }
