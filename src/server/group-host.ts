@@ -1,5 +1,6 @@
 import { ConcordError, ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { IdTable } from '../lib/id-table.js';
 import {
   EntryType, NONE, RaftError, RaftErrorCode, RawNode, decodeConfChange,
   type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
@@ -116,7 +117,7 @@ export class GroupHost<R> {
     commitNoticesDeferred: 0, commitNoticesSuperseded: 0,
   };
   /** heldNotices: per follower, the leader's latest append without entries not yet sent (see send). */
-  private readonly heldNotices = new Map<NodeId, MsgApp>();
+  private readonly heldNotices = new IdTable<MsgApp>();
   private heldNoticesScheduled = false;
   private readonly limits: GroupHostLimits;
   /**
@@ -129,13 +130,16 @@ export class GroupHost<R> {
   private sequence = Date.now() * 1000;
   /** appliedTerm is the term of the last applied entry. */
   private appliedTerm: Term = 0;
-  private readonly pending = new Map<ProposalId, PendingProposal<R>>();
+  // pending, pendingByIndex and readRounds take new ids all the time: IdTables, not Maps (see
+  // lib/id-table.ts: a Map's discarded hash tables keep finished requests alive through scavenges).
+  private readonly pending = new IdTable<PendingProposal<R>>();
   /** pendingByIndex maps the log index of a leader-proposed entry to the proposal expected there. */
-  private readonly pendingByIndex = new Map<LogIndex, ProposalId>();
+  private readonly pendingByIndex = new IdTable<ProposalId>();
   private queuedIds: ProposalId[] = [];
   private queuedCommands: Uint8Array[] = [];
   private readWaiters: ReadWaiter[] = [];
-  private readonly readRounds = new Map<string, { waiters: ReadWaiter[]; deadlineMs: number }>();
+  /** readRounds: the ReadIndex rounds in flight, by sequence number (their context is `${node id}.${sequence}`). */
+  private readonly readRounds = new IdTable<{ waiters: ReadWaiter[]; deadlineMs: number }>();
   /** readsAwaitingApply: confirmed read indexes waiting for the state machine to catch up, ascending. */
   private readsAwaitingApply: { index: LogIndex; waiters: ReadWaiter[] }[] = [];
   private readSequence = 0;
@@ -556,7 +560,8 @@ export class GroupHost<R> {
     if (this.readWaiters.length === 0) return;
     const waiters = this.readWaiters;
     this.readWaiters = [];
-    const context = `${this.node.id}.${++this.readSequence}`;
+    const sequence = ++this.readSequence;
+    const context = `${this.node.id}.${sequence}`;
     try {
       this.node.readIndex(context);
     } catch (error) {
@@ -568,13 +573,16 @@ export class GroupHost<R> {
     this.stats.readRounds++;
     let deadlineMs = Number.POSITIVE_INFINITY;
     for (const w of waiters) deadlineMs = Math.min(deadlineMs, w.deadlineMs);
-    this.readRounds.set(context, { waiters, deadlineMs });
+    this.readRounds.set(sequence, { waiters, deadlineMs });
   }
 
   private onReadState(context: string, index: LogIndex): void {
-    const round = this.readRounds.get(context);
+    const prefix = `${this.node.id}.`;
+    if (!context.startsWith(prefix)) return;
+    const sequence = Number(context.slice(prefix.length));
+    const round = this.readRounds.get(sequence);
     if (!round) return;
-    this.readRounds.delete(context);
+    this.readRounds.delete(sequence);
     if (index <= this.appliedIndex) {
       for (const w of round.waiters) w.resolve();
       return;
@@ -622,7 +630,7 @@ export class GroupHost<R> {
     this.snapshotIndex = index;
     // Our proposals whose entries the snapshot covers were applied (or replaced) without us
     // seeing their results: their outcome is unknown.
-    for (const [i, id] of this.pendingByIndex) {
+    for (const [i, id] of this.pendingByIndex.entries()) {
       if (i > index) continue;
       this.pending.get(id)?.reject(new ConcordError(ErrorCode.Timeout, 'outcome unknown: entry was covered by a snapshot'));
       this.pending.delete(id);
@@ -678,7 +686,7 @@ export class GroupHost<R> {
    * forwarded request for the full request timeout.
    */
   private orphanForwardedProposals(term: Term): void {
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       if (p.forwardedTerm === 0 || p.forwardedTerm >= term) continue;
       this.pending.delete(id);
       p.reject(new ConcordError(ErrorCode.Timeout, `outcome unknown: the leader changed (term ${p.forwardedTerm} to ${term}) while the proposal was forwarded`));
@@ -757,15 +765,15 @@ export class GroupHost<R> {
 
   private expireRequests(): void {
     const now = this.now();
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       if (p.deadlineMs > now) continue;
       this.pending.delete(id);
       if (p.index > 0) this.pendingByIndex.delete(p.index);
       p.reject(new ConcordError(ErrorCode.Timeout, 'request timed out: outcome unknown'));
     }
-    for (const [context, round] of this.readRounds) {
+    for (const [sequence, round] of this.readRounds.entries()) {
       if (round.deadlineMs > now) continue;
-      this.readRounds.delete(context);
+      this.readRounds.delete(sequence);
       for (const w of round.waiters) w.reject(new ConcordError(ErrorCode.Timeout, 'read timed out'));
     }
   }

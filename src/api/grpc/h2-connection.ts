@@ -20,6 +20,7 @@ import {
   settingsFrame,
   windowUpdateFrame,
 } from './h2-frames.js';
+import { IdTable } from '../../lib/id-table.js';
 import { H2Stream, type StreamOwner } from './h2-stream.js';
 import { HpackDynamicTable, HpackError, forEachHeaderField } from './hpack-decode.js';
 import { hpackTableSizeZero } from './hpack-encode.js';
@@ -70,7 +71,8 @@ export class H2Connection implements StreamOwner {
   /** closed: the socket is gone (or going); no more frames in either direction. */
   closed = false;
   private peerInitialWindow = h2DefaultWindowBytes;
-  private readonly streams = new Map<number, H2Stream>();
+  /** streams: the open streams by id (an IdTable, not a Map: see lib/id-table.ts). */
+  private readonly streams = new IdTable<H2Stream>();
   private lastStreamId = 0;
   private readonly decoderTable = new HpackDynamicTable(hpackDefaultTableBytes);
   private receiveWindow: number;
@@ -90,7 +92,7 @@ export class H2Connection implements StreamOwner {
   private output: Buffer[] = [];
   private outputBytes = 0;
   private flushScheduled = false;
-  private readonly waiting = new Set<H2Stream>();
+  private readonly waiting = new IdTable<H2Stream>();
   private goawaySent = false;
   private readPaused = false;
   private pingAck: ((ok: boolean) => void) | undefined;
@@ -172,7 +174,7 @@ export class H2Connection implements StreamOwner {
   }
 
   blocked(stream: H2Stream): void {
-    this.waiting.add(stream);
+    this.waiting.set(stream.id, stream);
   }
 
   grantReceive(stream: H2Stream, bytes: number): void {
@@ -181,7 +183,7 @@ export class H2Connection implements StreamOwner {
 
   streamClosed(stream: H2Stream): void {
     if (this.streams.delete(stream.id)) this.openStreams--;
-    this.waiting.delete(stream);
+    this.waiting.delete(stream.id);
     if (this.openStreams > 0) return;
     if (this.goawaySent) this.endSoon();
     else if (!this.closed) this.options.onIdle();
@@ -483,7 +485,7 @@ export class H2Connection implements StreamOwner {
       stream.reset(H2ErrorCode.flowControlError);
       return;
     }
-    this.waiting.delete(stream);
+    this.waiting.delete(stream.id);
     stream.flush();
   }
 
@@ -495,7 +497,7 @@ export class H2Connection implements StreamOwner {
 
   private wakeWaiting(): void {
     if (this.waiting.size === 0) return;
-    const waiting = [...this.waiting];
+    const waiting = this.waiting.values();
     this.waiting.clear();
     for (const stream of waiting) stream.flush();
   }
@@ -543,7 +545,7 @@ export class H2Connection implements StreamOwner {
   }
 
   private closeStreams(): void {
-    for (const stream of [...this.streams.values()]) stream.close();
+    for (const stream of this.streams.values()) stream.close();
   }
 }
 
