@@ -68,6 +68,8 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink, Transport
   private userHeaders: Record<string, string> | undefined;
   private userTrailers: Record<string, string> | undefined;
   private drain: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** startedAtMs is when the call's stream opened (performance.now()), for its handling time. */
+  private readonly startedAtMs: number;
   /** statusCode is the final status once Done (for tests and logs). */
   statusCode: GrpcStatusCode | undefined;
 
@@ -83,6 +85,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink, Transport
     this.path = method.binding.def.path;
     this.deframer = new MessageDeframer(host.limits.receiveMessageBytesMax);
     method.stats.started++;
+    this.startedAtMs = performance.now();
     h2.bind(this);
     if (timeoutMs !== undefined) this.timer = setTimeout(onDeadline, timeoutMs, this);
     const kind = method.binding.kind;
@@ -226,6 +229,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink, Transport
   onClose(): void {
     if (this.phase !== Phase.Done) {
       this.method.stats.handled[GrpcStatus.CANCELLED]!++;
+      this.method.stats.observeHandling((performance.now() - this.startedAtMs) / 1000);
       this.statusCode = GrpcStatus.CANCELLED;
       this.settle(new GrpcError(GrpcStatus.CANCELLED, canceledMessage));
     }
@@ -363,6 +367,7 @@ export class GrpcCall implements ResponseStream<unknown>, MessageSink, Transport
     this.phase = Phase.Done;
     this.statusCode = code;
     this.method.stats.handled[code]!++;
+    this.method.stats.observeHandling((performance.now() - this.startedAtMs) / 1000);
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

@@ -203,6 +203,17 @@ describe('HTTP side of the client port', () => {
       const text = (await request(port, 'GET', '/metrics')).body;
       assert.match(text, /grpc_server_handled_total\{grpc_type="unary",grpc_service="concord.test.Echo",grpc_method="Unary",grpc_code="OK"\} 3/);
       assert.match(text, /grpc_server_started_total\{grpc_type="unary",grpc_service="concord.test.Echo",grpc_method="Unary"\} 3/);
+      // The handling-time histogram: cumulative buckets ending at the call count, a positive sum.
+      const unary = 'grpc_type="unary",grpc_service="concord.test.Echo",grpc_method="Unary"';
+      assert.match(text, new RegExp(`grpc_server_handling_seconds_count\\{${unary}\\} 3\n`));
+      assert.match(text, new RegExp(`grpc_server_handling_seconds_bucket\\{${unary},le="\\+Inf"\\} 3\n`));
+      const buckets = [...text.matchAll(new RegExp(`grpc_server_handling_seconds_bucket\\{${unary},le="([^"]+)"\\} (\\d+)`, 'g'))];
+      assert.equal(buckets.length, 22);
+      const counts = buckets.map((b) => Number(b[2]));
+      assert.deepEqual(counts, [...counts].sort((x, y) => x - y), 'buckets are cumulative');
+      const sum = Number(new RegExp(`grpc_server_handling_seconds_sum\\{${unary}\\} (\\S+)`).exec(text)?.[1]);
+      assert.ok(sum > 0 && sum < 60, `sum ${sum}`);
+      assert.doesNotMatch(text, /grpc_server_handling_seconds_count\{[^}]*grpc_method="Bidi"/, 'a method never called has no series');
     } finally {
       client.close();
       agent.destroy();
