@@ -20,6 +20,12 @@ export interface BatchCounters {
   readonly backendCommits: number;
   /** peerSocketWrites: Concord's writes to peer sockets (NaN for etcd). */
   readonly peerSocketWrites: number;
+  /**
+   * unaryHandling: cumulative counts of `grpc_server_handling_seconds_bucket` of unary methods,
+   * summed over methods, by bucket bound (seconds; Infinity for +Inf); empty where the member
+   * does not serve the histogram (etcd without --metrics=extensive).
+   */
+  readonly unaryHandling: ReadonlyMap<number, number>;
 }
 
 const NAMES = {
@@ -40,8 +46,16 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
     // NaN below
   }
   const values = new Map<string, number>();
+  const unaryHandling = new Map<number, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('grpc_server_handling_seconds_bucket{') && line.includes('grpc_type="unary"')) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      if (le !== undefined) {
+        const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+        unaryHandling.set(bound, (unaryHandling.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+      }
+    }
     const space = line.lastIndexOf(' ');
     const name = line.slice(0, space).replace(/\{.*\}$/, '');
     values.set(name, (values.get(name) ?? 0) + Number(line.slice(space + 1)));
@@ -57,7 +71,35 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
     readRounds: pick(NAMES.readRounds),
     backendCommits: pick(NAMES.backendCommits),
     peerSocketWrites: pick(NAMES.peerSocketWrites),
+    unaryHandling,
   };
+}
+
+/**
+ * handlingQuantileMs estimates quantile `q` (0..1) in ms from cumulative bucket counts (summed
+ * over members by the caller), interpolating linearly inside the bucket it falls in: the
+ * server's own view of a call (stream open to status), without the client and the network.
+ * NaN when there are no counts.
+ */
+export function handlingQuantileMs(cumulative: ReadonlyMap<number, number>, q: number): number {
+  const bounds = [...cumulative.keys()].sort((a, b) => a - b);
+  const total = cumulative.get(Number.POSITIVE_INFINITY) ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const bound of bounds) {
+    const count = cumulative.get(bound)!;
+    if (count >= rank) {
+      if (!Number.isFinite(bound)) return lower * 1000;
+      const inBucket = count - below;
+      const fraction = inBucket > 0 ? (rank - below) / inBucket : 1;
+      return (lower + (bound - lower) * fraction) * 1000;
+    }
+    lower = bound;
+    below = count;
+  }
+  return Number.NaN;
 }
 
 function get(port: number, path: string): Promise<string> {
@@ -82,5 +124,6 @@ export function diffCounters(before: BatchCounters, after: BatchCounters): Batch
     readRounds: after.readRounds - before.readRounds,
     backendCommits: after.backendCommits - before.backendCommits,
     peerSocketWrites: after.peerSocketWrites - before.peerSocketWrites,
+    unaryHandling: new Map([...after.unaryHandling].map(([bound, n]) => [bound, n - (before.unaryHandling.get(bound) ?? 0)])),
   };
 }

@@ -1,6 +1,6 @@
 import { percentile } from '../fsync-floor.js';
 import type { Measured } from './closed-loop.js';
-import type { BatchCounters } from './member-metrics.js';
+import { handlingQuantileMs, type BatchCounters } from './member-metrics.js';
 import type { BenchTarget } from './target.js';
 import type { WorkloadSpec } from './workloads.js';
 
@@ -48,6 +48,12 @@ export interface RowResult {
     readonly opsPerBackendCommit: number;
     /** leaderPeerWritesPerOp: socket writes the leader made to its peers, per operation. */
     readonly leaderPeerWritesPerOp: number;
+    /**
+     * serverP50Ms / serverP99Ms: unary calls' handling time inside the members (stream open to
+     * status, grpc_server_handling_seconds summed over members); NaN where not served (etcd).
+     */
+    readonly serverP50Ms: number;
+    readonly serverP99Ms: number;
   };
 }
 
@@ -98,6 +104,8 @@ function batchingOf(totalOps: number, leaderIndex: number, counters: RunCounters
   const leader = counters.perMember[leaderIndex]!;
   const sum = (pick: (c: BatchCounters) => number): number => counters.perMember.reduce((a, c) => a + pick(c), 0);
   const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
+  const handling = new Map<number, number>();
+  for (const c of counters.perMember) for (const [bound, n] of c.unaryHandling) handling.set(bound, (handling.get(bound) ?? 0) + n);
   return {
     opsPerLeaderFsync: ratio(totalOps, leader.walFsyncs),
     entriesPerLeaderFsync: ratio(leader.committed, leader.walFsyncs),
@@ -105,6 +113,8 @@ function batchingOf(totalOps: number, leaderIndex: number, counters: RunCounters
     readsPerReadRound: ratio(totalOps, sum((c) => c.readRounds)),
     opsPerBackendCommit: ratio(totalOps, leader.backendCommits),
     leaderPeerWritesPerOp: ratio(leader.peerSocketWrites, totalOps),
+    serverP50Ms: handlingQuantileMs(handling, 0.5),
+    serverP99Ms: handlingQuantileMs(handling, 0.99),
   };
 }
 
@@ -152,6 +162,8 @@ export function medianOfRounds(rounds: readonly RowResult[]): RowResult {
       readsPerReadRound: m((r) => r.batching.readsPerReadRound),
       opsPerBackendCommit: m((r) => r.batching.opsPerBackendCommit),
       leaderPeerWritesPerOp: m((r) => r.batching.leaderPeerWritesPerOp),
+      serverP50Ms: m((r) => r.batching.serverP50Ms),
+      serverP99Ms: m((r) => r.batching.serverP99Ms),
     },
   };
 }
@@ -218,8 +230,8 @@ export function formatCpuTable(specs: readonly WorkloadSpec[], rows: readonly Ro
 /** formatBatchingTable shows how many operations share a leader fsync, a proposal batch, a ReadIndex round. */
 export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readonly RowResult[], systems: readonly string[]): string {
   const lines = [
-    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op |',
-    '|---|---|--:|--:|--:|--:|--:|--:|',
+    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op | server p50 / p99 ms |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const f = (n: number): string => fmt(n, n < 10 ? 2 : 1);
   for (const spec of specs) {
@@ -229,7 +241,8 @@ export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readon
       const b = r.batching;
       const reads = spec.family === 'get' || spec.family === 'sget';
       lines.push(`| ${spec.label} | ${system} | ${reads ? '–' : f(b.opsPerLeaderFsync)} | ${reads ? '–' : f(b.entriesPerLeaderFsync)} | ` +
-        `${reads ? '–' : f(b.opsPerProposalBatch)} | ${reads ? f(b.readsPerReadRound) : '–'} | ${reads ? '–' : f(b.opsPerBackendCommit)} | ${Number.isNaN(b.leaderPeerWritesPerOp) ? '–' : f(b.leaderPeerWritesPerOp)} |`);
+        `${reads ? '–' : f(b.opsPerProposalBatch)} | ${reads ? f(b.readsPerReadRound) : '–'} | ${reads ? '–' : f(b.opsPerBackendCommit)} | ${Number.isNaN(b.leaderPeerWritesPerOp) ? '–' : f(b.leaderPeerWritesPerOp)} | ` +
+        `${Number.isNaN(b.serverP50Ms) ? '–' : `${fmt(b.serverP50Ms, 2)} / ${fmt(b.serverP99Ms, 2)}`} |`);
     }
   }
   return lines.join('\n');
