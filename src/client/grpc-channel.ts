@@ -205,6 +205,10 @@ export class RawCall {
 
   /** cancel ends the call from the client side (RST_STREAM CANCEL). */
   cancel(): void {
+    // The call is over for its owner: stop listening on its signal now, not when the stream's
+    // 'close' comes (a stream on a connection to an unreachable member closes only when the
+    // connection is dropped, and a lease's keep-alive retries would pile listeners up meanwhile).
+    this.options.signal?.removeEventListener('abort', this.onAbort);
     this.fail(new ConcordClientError(ClientErrorCode.Aborted, `${this.path}: canceled by the client`, { endpoint: this.endpoint }));
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
   }
