@@ -27,28 +27,57 @@ export class ByteSlab {
     assert(Number.isSafeInteger(largeBytes) && largeBytes >= 0 && largeBytes <= chunkBytes, 'slab large-input bound within a chunk');
   }
 
-  /** copy returns a view of a copy of `bytes` (the shared empty array for no bytes). */
-  copy(bytes: Uint8Array): Uint8Array {
+  /**
+   * placedIn is where the last `place` put its input: the whole view of the chunk (shared by every
+   * input in it), the input's own copy when it was large, or the shared empty array.
+   */
+  placedIn: Uint8Array = EMPTY_BYTES;
+
+  /**
+   * place copies `bytes` into the slab and returns the offset of the copy in `placedIn`: a caller
+   * that keeps (placedIn, offset, length) holds no view of its own.
+   */
+  place(bytes: Uint8Array): number {
     const length = bytes.length;
-    if (length === 0) return EMPTY_BYTES;
-    if (length > this.largeBytes) return Uint8Array.prototype.slice.call(bytes);
+    if (length === 0) {
+      this.placedIn = EMPTY_BYTES;
+      return 0;
+    }
+    if (length > this.largeBytes) {
+      this.placedIn = Uint8Array.prototype.slice.call(bytes);
+      return 0;
+    }
     let chunk = this.chunk;
     if (chunk === undefined || chunk.used + length > chunk.buffer.byteLength) {
-      chunk = { buffer: new ArrayBuffer(this.chunkBytes), used: 0, held: 0 };
-      this.chunks.set(chunk.buffer, chunk);
+      const buffer = new ArrayBuffer(this.chunkBytes);
+      chunk = { buffer, view: new Uint8Array(buffer), used: 0, held: 0 };
+      this.chunks.set(buffer, chunk);
       this.chunk = chunk;
     }
-    const view = new Uint8Array(chunk.buffer, chunk.used, length);
-    view.set(bytes);
+    const at = chunk.used;
+    chunk.view.set(bytes, at);
     chunk.used += length;
     chunk.held += length;
-    return view;
+    this.placedIn = chunk.view;
+    return at;
+  }
+
+  /** copy returns a view of a copy of `bytes` (the shared empty array for no bytes). */
+  copy(bytes: Uint8Array): Uint8Array {
+    const at = this.place(bytes);
+    const container = this.placedIn;
+    return at === 0 && container.length === bytes.length ? container : container.subarray(at, at + bytes.length);
   }
 
   /** release records that the store no longer holds `view` (a view `copy` returned). */
   release(view: Uint8Array): void {
-    const chunk = this.chunks.get(view.buffer);
-    if (chunk !== undefined) chunk.held = Math.max(0, chunk.held - view.length);
+    this.releaseBytes(view, view.length);
+  }
+
+  /** releaseBytes records that the store no longer holds `length` bytes placed in `container`. */
+  releaseBytes(container: Uint8Array, length: number): void {
+    const chunk = this.chunks.get(container.buffer);
+    if (chunk !== undefined) chunk.held = Math.max(0, chunk.held - length);
   }
 
   /**
@@ -68,6 +97,8 @@ export class ByteSlab {
 
 interface SlabChunk {
   readonly buffer: ArrayBuffer;
+  /** view is the whole chunk, the container `place` reports. */
+  readonly view: Uint8Array;
   /** used is how far the chunk is filled. */
   used: number;
   /** held counts the bytes of views the store has not released. */

@@ -17,8 +17,14 @@ const EMPTY = new Uint8Array(0);
  * StoredWrite is how the store keeps a write: one object that is both the KeyWrite and, for a
  * put, the KeyValue it wrote (for a delete, the kv etcd reports in the DELETE event: the key, the
  * deleting revision, version 0). `key` is the history's key (shared by all its writes); a put
- * has version >= 1, a tombstone version 0. The store alone may move `key` and `value` to a new
+ * has version >= 1, a tombstone version 0. The store alone may move `key` and the value to a new
  * copy of the same bytes (compaction repacks them); nothing else about a write ever changes.
+ *
+ * The value is kept as a place, not as a view of its own: bytes [valueStart, valueStart +
+ * valueLength) of `valueBytes`, which is usually the whole slab chunk the store copied it into,
+ * shared by every value in that chunk. A version is then one object instead of two (a typed
+ * array view costs about 100 B and is one more object for every collection to trace), which is
+ * most of what the store holds. `value` makes a view on demand.
  */
 export class StoredWrite implements KeyWrite, KeyValue {
   constructor(
@@ -26,20 +32,44 @@ export class StoredWrite implements KeyWrite, KeyValue {
     readonly createRevision: number,
     readonly modRevision: number,
     readonly version: number,
-    public value: Uint8Array,
+    public valueBytes: Uint8Array,
+    public valueStart: number,
+    public valueLength: number,
     readonly lease: LeaseId,
     readonly sub: number,
   ) {}
 
-  /** put is a live version of `key` written at (main, sub). */
+  /** put is a live version of `key` written at (main, sub), its value the whole of `value`. */
   static put(key: Uint8Array, main: number, sub: number, createRevision: number, version: number, value: Uint8Array, lease: LeaseId): StoredWrite {
+    return StoredWrite.putAt(key, main, sub, createRevision, version, value, 0, value.length, lease);
+  }
+
+  /** putAt is a live version of `key` whose value is bytes [start, start + length) of `container`. */
+  static putAt(key: Uint8Array, main: number, sub: number, createRevision: number, version: number,
+    container: Uint8Array, start: number, length: number, lease: LeaseId): StoredWrite {
     assert(version >= 1, 'a put has version >= 1');
-    return new StoredWrite(key, createRevision, main, version, value, lease === NO_LEASE ? NO_LEASE : lease, sub);
+    assert(start >= 0 && length >= 0 && start + length <= container.length, 'a value lies inside its container');
+    return new StoredWrite(key, createRevision, main, version, length === 0 ? EMPTY : container, length === 0 ? 0 : start, length,
+      lease === NO_LEASE ? NO_LEASE : lease, sub);
   }
 
   /** tombstone is a delete of `key` at (main, sub). */
   static tombstone(key: Uint8Array, main: number, sub: number): StoredWrite {
-    return new StoredWrite(key, 0, main, 0, EMPTY, NO_LEASE, sub);
+    return new StoredWrite(key, 0, main, 0, EMPTY, 0, 0, NO_LEASE, sub);
+  }
+
+  /** value is a view of the value's bytes (the container itself when it holds exactly them). */
+  get value(): Uint8Array {
+    const bytes = this.valueBytes;
+    if (this.valueStart === 0 && this.valueLength === bytes.length) return bytes;
+    return bytes.subarray(this.valueStart, this.valueStart + this.valueLength);
+  }
+
+  /** moveValue points the value at an identical copy of its bytes (the store's repacking). */
+  moveValue(container: Uint8Array, start: number): void {
+    assert(start >= 0 && start + this.valueLength <= container.length, 'a value lies inside its container');
+    this.valueBytes = container;
+    this.valueStart = start;
   }
 
   get main(): number {

@@ -241,7 +241,7 @@ export class MvccStore {
       for (const dropped of history.compact(r.revision)) {
         this.size -= this.writeBytes(history, dropped);
         // A value a later write shares (ignoreValue) is released early: its chunk only looks sparser.
-        this.bytes.release(dropped.value);
+        this.bytes.releaseBytes(dropped.valueBytes, dropped.valueLength);
       }
       if (history.writes.length === 0) {
         this.bytes.release(history.key);
@@ -267,9 +267,10 @@ export class MvccStore {
         for (const write of history.writes) write.key = history.key;
       }
       for (const write of history.writes) {
-        if (write.value.length > 0 && bytes.isSparse(write.value)) {
-          bytes.release(write.value);
-          write.value = bytes.copy(write.value);
+        if (write.valueLength > 0 && bytes.isSparse(write.valueBytes)) {
+          bytes.releaseBytes(write.valueBytes, write.valueLength);
+          const at = bytes.place(write.value);
+          write.moveValue(bytes.placedIn, at);
         }
       }
     });
@@ -278,18 +279,33 @@ export class MvccStore {
   private applyPut(batch: WriteBatch, r: PutRequest): PutResponse {
     const id = keyString(r.key);
     let history = this.keys.get(id);
-    const prev = history?.latest()?.kv ?? undefined;
+    const latest = history?.latest();
+    const prev = latest !== undefined && latest.version > 0 ? latest : undefined;
     // Checked before the request ran; an etcd-accepted overlap (a from-key delete earlier in the
     // same txn) can still remove the key, so fall back to empty value and no lease then.
     // The store keeps its own copy of the key and value, packed in its slab (a request's bytes
-    // may be views of a buffer its caller reuses, or of a whole log entry).
-    const value = r.ignoreValue === true ? prev?.value ?? EMPTY : this.bytes.copy(r.value ?? EMPTY);
+    // may be views of a buffer its caller reuses, or of a whole log entry); an ignoreValue put
+    // shares its predecessor's place.
+    let container: Uint8Array = EMPTY;
+    let start = 0;
+    let length = 0;
+    if (r.ignoreValue === true) {
+      if (prev !== undefined) {
+        container = prev.valueBytes;
+        start = prev.valueStart;
+        length = prev.valueLength;
+      }
+    } else if (r.value !== undefined && r.value.length > 0) {
+      start = this.bytes.place(r.value);
+      container = this.bytes.placedIn;
+      length = r.value.length;
+    }
     const lease = r.ignoreLease === true ? prev?.lease ?? NO_LEASE : r.lease ?? NO_LEASE;
     if (history === undefined) {
       history = new KeyHistory(this.bytes.copy(r.key), id);
       this.keys.set(id, history);
     }
-    this.writePut(batch, history, prev, value, lease);
+    this.writePut(batch, history, prev, container, start, length, lease);
     const header = { revision: batch.main };
     return r.prevKv === true && prev !== undefined ? { header, prevKv: prev } : { header };
   }
@@ -304,9 +320,11 @@ export class MvccStore {
   }
 
   /** writePut records a put to `history`, whose live version is `prev`. */
-  private writePut(batch: WriteBatch, history: KeyHistory, prev: KeyValue | undefined, value: Uint8Array, lease: LeaseId): void {
+  private writePut(batch: WriteBatch, history: KeyHistory, prev: StoredWrite | undefined,
+    container: Uint8Array, start: number, length: number, lease: LeaseId): void {
     const id = history.id;
-    const kv = StoredWrite.put(history.key, batch.main, batch.sub++, prev?.createRevision ?? batch.main, (prev?.version ?? 0) + 1, value, lease);
+    const kv = StoredWrite.putAt(history.key, batch.main, batch.sub++, prev?.createRevision ?? batch.main, (prev?.version ?? 0) + 1,
+      container, start, length, lease);
     if (prev !== undefined && prev.lease !== NO_LEASE) this.leases.detach(prev.lease, id);
     if (lease !== NO_LEASE) this.leases.attach(lease, id);
     this.record(history, kv);
@@ -343,8 +361,8 @@ export class MvccStore {
     this.size += this.writeBytes(history, write);
   }
 
-  private writeBytes(history: KeyHistory, write: KeyWrite): number {
-    return history.key.length + (write.kv?.value.length ?? 0) + KV_ENTRY_OVERHEAD_BYTES;
+  private writeBytes(history: KeyHistory, write: StoredWrite): number {
+    return history.key.length + (write.version > 0 ? write.valueLength : 0) + KV_ENTRY_OVERHEAD_BYTES;
   }
 
   private endWrite(batch: WriteBatch): void {
@@ -577,8 +595,13 @@ export class MvccStore {
       for (const w of k.writes) {
         assert(w.main <= this.current, 'write above the current revision');
         const kv = w.kv;
-        const stored = kv === null ? StoredWrite.tombstone(history.key, w.main, w.sub)
-          : StoredWrite.put(history.key, w.main, w.sub, kv.createRevision, kv.version, this.bytes.copy(kv.value), kv.lease);
+        let stored: StoredWrite;
+        if (kv === null) {
+          stored = StoredWrite.tombstone(history.key, w.main, w.sub);
+        } else {
+          const at = this.bytes.place(kv.value);
+          stored = StoredWrite.putAt(history.key, w.main, w.sub, kv.createRevision, kv.version, this.bytes.placedIn, at, kv.value.length, kv.lease);
+        }
         history.append(stored);
         this.size += this.writeBytes(history, stored);
         if (stored.main >= this.compacted) changes.push({ history, write: stored });

@@ -32,6 +32,14 @@ export interface KeyValueRecord {
   readonly version: number;
   readonly value: Uint8Array;
   readonly lease: bigint;
+  /**
+   * Where a store record keeps its value (kv/key-history.ts StoredWrite): bytes [valueStart,
+   * valueStart + valueLength) of valueBytes. When present the encoder copies from there and never
+   * reads `value` (which would make a view per record).
+   */
+  readonly valueBytes?: Uint8Array;
+  readonly valueStart?: number;
+  readonly valueLength?: number;
 }
 
 /** RangeRecords is a RangeResponse whose KeyValues are store records. */
@@ -152,6 +160,19 @@ function writeBytesField(out: Uint8Array, at: number, tag: number, b: Uint8Array
   return at + n;
 }
 
+/** writePlacedBytesField is writeBytesField for bytes [start, start + n) of `bytes`. */
+function writePlacedBytesField(out: Uint8Array, at: number, tag: number, bytes: Uint8Array, start: number, n: number): number {
+  if (n === 0) return at;
+  out[at++] = tag;
+  at = writeNumber(out, at, n);
+  if (n <= SHORT_COPY_BYTES) {
+    for (let i = 0; i < n; i++) out[at + i] = bytes[start + i]!;
+  } else {
+    out.set(bytes.subarray(start, start + n), at);
+  }
+  return at + n;
+}
+
 // ---- ResponseHeader ------------------------------------------------------------------------
 
 const headerNumbers = new Float64Array(4);
@@ -190,8 +211,9 @@ function sizeKeyValues(kvs: readonly KeyValueRecord[]): number {
     const mod = recordNumber(kv.modRevision, 'modRevision');
     const version = recordNumber(kv.version, 'version');
     const lease = fieldNumber(kv.lease, true, 'lease');
+    const valueLength = kv.valueBytes !== undefined ? kv.valueLength! : kv.value.length;
     const size = bytesFieldSize(kv.key) + numberFieldSize(create) + numberFieldSize(mod) + numberFieldSize(version) +
-      bytesFieldSize(kv.value) + fieldSize(lease, kv.lease);
+      (valueLength === 0 ? 0 : 1 + varintSizeOf(valueLength) + valueLength) + fieldSize(lease, kv.lease);
     n[s] = size;
     n[s + 1] = lease;
     total += 1 + varintSizeOf(size) + size;
@@ -220,7 +242,9 @@ function writeKeyValues(out: Uint8Array, at: number, tag: number, kvs: readonly 
     at = writeNumberField(out, at, 16, kv.createRevision);
     at = writeNumberField(out, at, 24, kv.modRevision);
     at = writeNumberField(out, at, 32, kv.version);
-    at = writeBytesField(out, at, 42, kv.value);
+    at = kv.valueBytes !== undefined
+      ? writePlacedBytesField(out, at, 42, kv.valueBytes, kv.valueStart!, kv.valueLength!)
+      : writeBytesField(out, at, 42, kv.value);
     at = writeVarintField(out, at, 48, n[s + 1]!, kv.lease);
   }
   return at;
