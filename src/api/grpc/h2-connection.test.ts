@@ -353,6 +353,22 @@ describe('H2Stream framing', () => {
     assert.equal(o.sendWindow, 65_535 - 300);
   });
 
+  test('a large answer is queued as frame headers and views of the encoded message, not copied', () => {
+    const o = owner();
+    const stream = new H2Stream(3, o, 1_000_000, 1_000_000);
+    stream.onPeerEnd();
+    const message = Buffer.alloc(40_000);
+    for (let i = 0; i < message.length; i++) message[i] = i % 251;
+    stream.respondUnary(undefined, message, { 'grpc-status': '0' });
+    const frames = framesOf(Buffer.concat(o.queued));
+    const data = frames.filter((f) => f.type === T.data);
+    assert.deepEqual(data.map((f) => f.payload.length), [16_384, 16_384, 7_232]);
+    assert.equal(Buffer.compare(Buffer.concat(data.map((f) => f.payload)), message), 0);
+    const views = o.queued.filter((q) => q.buffer === message.buffer);
+    assert.equal(views.length, 3, 'each DATA payload is a view of the message');
+    assert.deepEqual(frames.map((f) => f.type), [T.headers, T.data, T.data, T.data, T.headers]);
+  });
+
   test('user trailers and headers are encoded; a non-OK status after messages goes in the trailers', () => {
     const o = owner();
     const stream = new H2Stream(1, o, 65_535, 65_535);

@@ -43,6 +43,11 @@ export interface H2ConnectionOptions {
   readonly onIdle: () => void;
 }
 
+/**
+ * writevBytesMin: a turn's output of at least this many bytes is written as a vector (the socket's
+ * writev) rather than copied into one buffer first; below it one copy is cheaper than the vector.
+ */
+const writevBytesMin = 32 * 1024;
 /** hpackDefaultTableBytes is SETTINGS_HEADER_TABLE_SIZE's initial value (both directions). */
 const hpackDefaultTableBytes = 4096;
 /** headerBlockBytesMax bounds one received header block (HEADERS + CONTINUATION payloads). */
@@ -195,9 +200,18 @@ export class H2Connection implements StreamOwner {
     const output = this.output;
     if (output.length === 0 || this.closed) return;
     this.output = [];
-    const bytes = output.length === 1 ? output[0]! : Buffer.concat(output, this.outputBytes);
+    const outputBytes = this.outputBytes;
     this.outputBytes = 0;
-    this.socket.write(bytes);
+    if (output.length === 1) {
+      this.socket.write(output[0]!);
+    } else if (outputBytes < writevBytesMin) {
+      this.socket.write(Buffer.concat(output, outputBytes));
+    } else {
+      // Large output (DATA payloads queued as views): one vectored write, no copy into one buffer.
+      this.socket.cork();
+      for (const bytes of output) this.socket.write(bytes);
+      this.socket.uncork();
+    }
     if (this.congested && !this.readPaused) {
       this.readPaused = true; // a client that does not read cannot make us buffer more
       this.socket.pause();

@@ -29,6 +29,8 @@ export interface StreamOwner {
 
 /** writeHighWaterBytes: a stream whose unsent data exceeds this asks its writer to wait (drain). */
 const writeHighWaterBytes = 64 * 1024;
+/** dataCopyBytesMax: DATA payloads below this are copied behind their frame header, larger ones queued as views. */
+const dataCopyBytesMax = 4096;
 
 const okFixedHeaderBlock = encodeHeaderFields(Object.entries(grpcResponseHeaders).map(([n, v]) => [n, String(v)]));
 const okTrailerBlock = encodeHeaderFields(Object.entries(grpcOkTrailers));
@@ -277,15 +279,25 @@ export class H2Stream implements CallTransport {
         }
         const head = pending[0]!;
         const take = Math.min(head.length, window, owner.peerFrameBytesMax);
-        const out = Buffer.allocUnsafe(h2FrameHeaderBytes + take);
-        writeFrameHeader(out, 0, take, H2FrameType.data, 0, this.id);
-        head.copy(out, h2FrameHeaderBytes, 0, take);
+        if (take < dataCopyBytesMax) {
+          // A small payload goes out in one buffer with its frame header (one copy).
+          const out = Buffer.allocUnsafe(h2FrameHeaderBytes + take);
+          writeFrameHeader(out, 0, take, H2FrameType.data, 0, this.id);
+          head.copy(out, h2FrameHeaderBytes, 0, take);
+          owner.queue(out);
+        } else {
+          // A large one is queued as a view after its 9-byte header: no copy (the connection
+          // writes a turn's large output as a vector).
+          const header = Buffer.allocUnsafe(h2FrameHeaderBytes);
+          writeFrameHeader(header, 0, take, H2FrameType.data, 0, this.id);
+          owner.queue(header);
+          owner.queue(take === head.length ? head : head.subarray(0, take));
+        }
         if (take === head.length) pending.shift();
         else pending[0] = head.subarray(take);
         this.pendingBytes -= take;
         this.sendWindow -= take;
         owner.sendWindow -= take;
-        owner.queue(out);
       }
       this.pending = undefined;
     }
