@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { GrpcChannel } from '../../src/client/grpc-channel.js';
@@ -14,6 +14,7 @@ test('cancelling a streaming call stops listening on its abort signal at once', 
   const port = (server.address() as AddressInfo).port;
   const channel = new GrpcChannel(`http://127.0.0.1:${port}`, 2_000);
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // twelve calls share it on purpose
   try {
     const calls = [];
     for (let i = 0; i < 12; i++) calls.push(await channel.open('/etcdserverpb.Lease/LeaseKeepAlive', { signal: controller.signal }, false));

@@ -226,6 +226,8 @@ describe('verification workloads on a real cluster with the leader killed and re
 
   test('every workload returns soon after the run is aborted, even with healed never resolving', async () => {
     const controller = new AbortController();
+    // Every call of every workload shares this signal (one abort listener per call in flight).
+    setMaxListeners(0, controller.signal);
     const started = performance.now();
     const log: string[] = [];
     const runs = WORKLOADS.map((w, i) => w.run({
