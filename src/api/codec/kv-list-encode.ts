@@ -148,16 +148,7 @@ function bytesFieldSize(b: Uint8Array): number {
 }
 
 function writeBytesField(out: Uint8Array, at: number, tag: number, b: Uint8Array): number {
-  const n = b.length;
-  if (n === 0) return at;
-  out[at++] = tag;
-  at = writeNumber(out, at, n);
-  if (n <= SHORT_COPY_BYTES) {
-    for (let i = 0; i < n; i++) out[at + i] = b[i]!;
-  } else {
-    out.set(b, at);
-  }
-  return at + n;
+  return writePlacedBytesField(out, at, tag, b, 0, b.length);
 }
 
 /** writePlacedBytesField is writeBytesField for bytes [start, start + n) of `bytes`. */
@@ -168,7 +159,7 @@ function writePlacedBytesField(out: Uint8Array, at: number, tag: number, bytes: 
   if (n <= SHORT_COPY_BYTES) {
     for (let i = 0; i < n; i++) out[at + i] = bytes[start + i]!;
   } else {
-    out.set(bytes.subarray(start, start + n), at);
+    out.set(start === 0 && n === bytes.length ? bytes : bytes.subarray(start, start + n), at);
   }
   return at + n;
 }
