@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { StallWindow, type LoadGeneratorStalls } from './load-generator-stalls.js';
 import { clientCpuMicros, machineBusyMicros, processCpuMicros } from './process-cpu.js';
 import type { BenchTarget } from './target.js';
 
@@ -42,6 +43,8 @@ export interface Measured {
   readonly elapsedSeconds: number;
   readonly cpuStart: CpuSnapshot;
   readonly cpuEnd: CpuSnapshot;
+  /** clientStalls: the load generator's own event-loop delay and GC pauses inside the window. */
+  readonly clientStalls: LoadGeneratorStalls;
   /** pendingAtEnd counts calls still unanswered `STOP_GRACE_MS` after the window closed. */
   readonly pendingAtEnd: number;
   /** totalOps counts every operation completed in the run, warm-up and drain included (for ratios to member counters). */
@@ -90,17 +93,19 @@ export async function runClosedLoop(target: BenchTarget, window: Window, clients
   };
   const all = Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
   await sleep(window.warmupSeconds * 1000);
+  const stalls = new StallWindow();
   const cpuStart = takeCpuSnapshot(target);
   measureStartMs = cpuStart.atMs;
   await sleep(window.seconds * 1000);
   const cpuEnd = takeCpuSnapshot(target);
   measureEndMs = cpuEnd.atMs;
+  const clientStalls = stalls.stop();
   stopped = true;
   await Promise.race([all, sleep(STOP_GRACE_MS)]);
   return {
     latenciesMs, errors, firstError,
     elapsedSeconds: (measureEndMs - measureStartMs) / 1000,
-    cpuStart, cpuEnd,
+    cpuStart, cpuEnd, clientStalls,
     pendingAtEnd: running,
     totalOps,
   };

@@ -33,6 +33,11 @@ export interface RowResult {
     readonly clientPercent: number;
     /** otherPercent: CPU used by every other process on the machine over the window, % of one core. */
     readonly otherPercent: number;
+    /** The load generator's own stalls in the window: event-loop lateness p99 and max, GC pause total and max (ms). */
+    readonly clientLoopDelayP99Ms: number;
+    readonly clientLoopDelayMaxMs: number;
+    readonly clientGcMs: number;
+    readonly clientGcMaxMs: number;
   };
   /** rounds is how many runs this row is the median of. */
   readonly rounds: number;
@@ -94,6 +99,10 @@ export function summarize(spec: WorkloadSpec, target: BenchTarget, leaderIndex: 
       membersPercent: (100 * membersTotalUs) / windowUs,
       clientPercent: (100 * clientUs) / windowUs,
       otherPercent: (100 * (m.cpuEnd.machineUs - m.cpuStart.machineUs - membersTotalUs - clientUs)) / windowUs,
+      clientLoopDelayP99Ms: m.clientStalls.loopDelayP99Ms,
+      clientLoopDelayMaxMs: m.clientStalls.loopDelayMaxMs,
+      clientGcMs: m.clientStalls.gcMs,
+      clientGcMaxMs: m.clientStalls.gcMaxMs,
     },
     rounds: 1,
     batching: batchingOf(m.totalOps, leaderIndex, counters),
@@ -153,6 +162,10 @@ export function medianOfRounds(rounds: readonly RowResult[]): RowResult {
       membersPercent: m((r) => r.cpu.membersPercent),
       clientPercent: m((r) => r.cpu.clientPercent),
       otherPercent: m((r) => r.cpu.otherPercent),
+      clientLoopDelayP99Ms: m((r) => r.cpu.clientLoopDelayP99Ms),
+      clientLoopDelayMaxMs: m((r) => r.cpu.clientLoopDelayMaxMs),
+      clientGcMs: m((r) => r.cpu.clientGcMs),
+      clientGcMaxMs: m((r) => r.cpu.clientGcMaxMs),
     },
     rounds: rounds.length,
     batching: {
@@ -177,7 +190,7 @@ export function describeRow(r: RowResult): string {
   const c = r.cpu;
   return `  ${r.system.padEnd(7)} ${r.label.padEnd(40)} ${fmtOps(r.opsPerSecond).padStart(7)} ops/s  p50 ${fmtMs(r.p50Ms).padStart(6)} ms  ` +
     `p99 ${fmtMs(r.p99Ms).padStart(6)} ms  errors ${r.errors}  | CPU µs/op: leader ${fmt(c.leaderUsPerOp)}, followers ` +
-    `${c.followersUsPerOp.map((x) => fmt(x)).join('+')}, client ${fmt(c.clientUsPerOp)}, other load ${fmt(c.otherPercent)} % | ${r.note}` +
+    `${c.followersUsPerOp.map((x) => fmt(x)).join('+')}, client ${fmt(c.clientUsPerOp)} (loop delay p99 ${fmtMs(c.clientLoopDelayP99Ms)} ms, GC ${fmt(c.clientGcMs)} ms), other load ${fmt(c.otherPercent)} % | ${r.note}` +
     (r.firstError !== undefined ? ` | first error: ${r.firstError}` : '') +
     (r.pendingAtEnd > 0 ? ` | ${r.pendingAtEnd} calls unanswered at the end` : '');
 }
@@ -212,8 +225,8 @@ export function formatTable(specs: readonly WorkloadSpec[], rows: readonly RowRe
 /** formatCpuTable is the CPU account (Markdown): µs of CPU per op on each member and in the load generator. */
 export function formatCpuTable(specs: readonly WorkloadSpec[], rows: readonly RowResult[], systems: readonly string[]): string {
   const lines = [
-    '| workload | system | leader µs/op | followers µs/op | all members µs/op | load generator µs/op | members CPU % | load generator CPU % | other processes CPU % |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| workload | system | leader µs/op | followers µs/op | all members µs/op | load generator µs/op | members CPU % | load generator CPU % | other processes CPU % | load generator loop delay p99 / max ms | load generator GC ms (longest) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const spec of specs) {
     for (const system of systems) {
@@ -221,7 +234,8 @@ export function formatCpuTable(specs: readonly WorkloadSpec[], rows: readonly Ro
       if (r === undefined) continue;
       const c = r.cpu;
       lines.push(`| ${spec.label} | ${system} | ${fmt(c.leaderUsPerOp)} | ${c.followersUsPerOp.map((x) => fmt(x)).join(' + ')} | ` +
-        `${fmt(c.membersUsPerOp)} | ${fmt(c.clientUsPerOp)} | ${fmt(c.membersPercent)} | ${fmt(c.clientPercent)} | ${fmt(c.otherPercent)} |`);
+        `${fmt(c.membersUsPerOp)} | ${fmt(c.clientUsPerOp)} | ${fmt(c.membersPercent)} | ${fmt(c.clientPercent)} | ${fmt(c.otherPercent)} | ` +
+        `${fmtMs(c.clientLoopDelayP99Ms)} / ${fmtMs(c.clientLoopDelayMaxMs)} | ${fmt(c.clientGcMs)} (${fmtMs(c.clientGcMaxMs)}) |`);
     }
   }
   return lines.join('\n');

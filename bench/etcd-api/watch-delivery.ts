@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { codecFor, METHODS } from '../../src/api/codec/index.js';
 import { sleep, takeCpuSnapshot, STOP_GRACE_MS } from './closed-loop.js';
+import { StallWindow } from './load-generator-stalls.js';
 import type { ClientStream, GrpcCallError } from './grpc-h2-client.js';
 import type { RunContext, WorkloadMeasured } from './workloads.js';
 
@@ -128,12 +129,14 @@ export async function runWatchDelivery(ctx: RunContext, watchers: number): Promi
   })();
 
   await sleep(window.warmupSeconds * 1000);
+  const stalls = new StallWindow();
   const cpuStart = takeCpuSnapshot(target);
   measureStartMs = cpuStart.atMs;
   const skippedBefore = skipped;
   await sleep(window.seconds * 1000);
   const cpuEnd = takeCpuSnapshot(target);
   measureEndMs = cpuEnd.atMs;
+  const clientStalls = stalls.stop();
   writing = false;
   await writer;
   const graceEnd = performance.now() + STOP_GRACE_MS;
@@ -145,7 +148,7 @@ export async function runWatchDelivery(ctx: RunContext, watchers: number): Promi
   const elapsedSeconds = (measureEndMs - measureStartMs) / 1000;
   const skippedInWindow = skipped - skippedBefore;
   return {
-    latenciesMs, errors, firstError, elapsedSeconds, cpuStart, cpuEnd,
+    latenciesMs, errors, firstError, elapsedSeconds, cpuStart, cpuEnd, clientStalls,
     pendingAtEnd: inFlight,
     totalOps: putsAckedTotal, // the writes: what the member counters (fsyncs, entries) relate to
     note: `writer ${(putsAcked / elapsedSeconds).toFixed(0)} puts/s to the leader, ${watchers} watchers round-robin over members; ` +
