@@ -144,7 +144,7 @@ async function connectWhenUp(system: string, endpoints: readonly MemberEndpoint[
 
 async function startConcord(): Promise<{ cluster: TestCluster; children: ChildProcess[] }> {
   const cluster = await TestCluster.create(CLUSTER_SIZE, {
-    extraFlags: [...(process.env['BENCH_SNAPSHOT_COUNT'] ? [`--snapshot-count=${process.env['BENCH_SNAPSHOT_COUNT']}`] : []), '--log-level=warn', `--heartbeat-interval=${heartbeatMs}`, `--election-timeout=${electionMs}`],
+    extraFlags: [...(process.env['BENCH_SNAPSHOT_COUNT'] ? [`--snapshot-count=${process.env['BENCH_SNAPSHOT_COUNT']}`] : []), `--log-level=${process.env['BENCH_MEMBER_LOG_LEVEL'] ?? 'warn'}`, `--heartbeat-interval=${heartbeatMs}`, `--election-timeout=${electionMs}`],
     token: 'concord-bench',
   });
   tempDirs.add(cluster.dir);
@@ -217,7 +217,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${machineDescription()}`);
   console.log(`${CLUSTER_SIZE} members per system on 127.0.0.1, heartbeat ${heartbeatMs} ms, election timeout ${electionMs} ms, fsync on; ` +
     `${keyCount} keys, value ${valueBytes} B; ${warmupSeconds} s warm-up + ${seconds} s per run; ` +
-    `load generator: etcd gRPC over node:http2, ${connectionsPerMember} connections per member`);
+    `load generator: etcd gRPC over its own HTTP/2 client (bench/etcd-api/h2-client-connection.ts), ${connectionsPerMember} connections per member`);
   console.log('writes (put, txn, the watch writer) go to the leader; reads go round-robin over all members, call by call');
 
   const concord = await startConcord();

@@ -97,10 +97,10 @@ export class StoreSnapshotEncoder {
       let end = this.nextKey;
       let bytes = 0;
       while (end < keys.length && (end === this.nextKey || bytes + keySize(keys[end]!) <= bytesMax)) bytes += keySize(keys[end++]!);
-      const w = new BinaryWriter(bytes);
-      for (let i = this.nextKey; i < end; i++) writeKey(w, keys[i]!);
-      chunk = w.finish();
-      assert(chunk.length === bytes, 'key sizes computed up front');
+      const w = new KeySectionWriter(bytes);
+      for (let i = this.nextKey; i < end; i++) w.writeKey(keys[i]!);
+      assert(w.length === bytes, 'key sizes computed up front');
+      chunk = w.out;
       this.nextKey = end;
     } else if (this.nextKey === keys.length) {
       this.crc = crc32cUpdate(this.crc, this.tail);
@@ -122,18 +122,90 @@ export class StoreSnapshotEncoder {
 /** keySize is the encoded size of one key with its writes. */
 function keySize(k: StoreState['keys'][number]): number {
   let bytes = 8 + k.key.length;
-  for (const write of k.writes) bytes += WRITE_BYTES + (write.kv === null ? 0 : LIVE_BYTES + write.kv.value.length);
+  for (const write of k.writes) {
+    const kv = write.kv as (KeyValue & Partial<PlacedValue>) | null;
+    bytes += WRITE_BYTES + (kv === null ? 0 : LIVE_BYTES + (kv.valueBytes !== undefined ? kv.valueLength! : kv.value.length));
+  }
   return bytes;
 }
 
-function writeKey(w: BinaryWriter, k: StoreState['keys'][number]): void {
-  w.bytes(k.key).u32(k.writes.length);
-  for (const write of k.writes) {
-    w.u53(write.main).u32(write.sub).bool(write.kv !== null);
-    if (write.kv !== null) {
-      w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
-      writeU64(w, write.kv.lease);
+/** PlacedValue: where a store record (StoredWrite) keeps its value, in a slab chunk. */
+interface PlacedValue {
+  readonly valueBytes: Uint8Array;
+  readonly valueStart: number;
+  readonly valueLength: number;
+}
+
+/**
+ * KeySectionWriter writes keys into one exactly sized chunk, little-endian as BinaryWriter does
+ * (u53 as float64, u64 as its high then its low u32), copying values from where the store keeps
+ * them: no object is made per write.
+ */
+class KeySectionWriter {
+  readonly out: Uint8Array;
+  private readonly view: DataView;
+  private at = 0;
+
+  constructor(bytes: number) {
+    this.out = new Uint8Array(bytes);
+    this.view = new DataView(this.out.buffer, this.out.byteOffset, bytes);
+  }
+
+  get length(): number {
+    return this.at;
+  }
+
+  writeKey(k: StoreState['keys'][number]): void {
+    const view = this.view;
+    const out = this.out;
+    const key = k.key;
+    let at = this.at;
+    view.setUint32(at, key.length, true);
+    out.set(key, at + 4);
+    at += 4 + key.length;
+    view.setUint32(at, k.writes.length, true);
+    at += 4;
+    for (const write of k.writes) {
+      view.setFloat64(at, write.main, true);
+      view.setUint32(at + 8, write.sub, true);
+      const kv = write.kv as (KeyValue & Partial<PlacedValue>) | null;
+      if (kv === null) {
+        out[at + 12] = 0;
+        at += WRITE_BYTES;
+        continue;
+      }
+      out[at + 12] = 1;
+      at += WRITE_BYTES;
+      view.setFloat64(at, kv.createRevision, true);
+      view.setFloat64(at + 8, kv.version, true);
+      at += 16;
+      if (kv.valueBytes !== undefined) {
+        const start = kv.valueStart!;
+        const length = kv.valueLength!;
+        view.setUint32(at, length, true);
+        at += 4;
+        const from = kv.valueBytes;
+        if (length <= 32) for (let i = 0; i < length; i++) out[at + i] = from[start + i]!;
+        else out.set(from.subarray(start, start + length), at);
+        at += length;
+      } else {
+        const value = kv.value;
+        view.setUint32(at, value.length, true);
+        out.set(value, at + 4);
+        at += 4 + value.length;
+      }
+      const lease = kv.lease;
+      if (lease === 0n) {
+        view.setUint32(at, 0, true);
+        view.setUint32(at + 4, 0, true);
+      } else {
+        const bits = BigInt.asUintN(64, lease);
+        view.setUint32(at, Number(bits >> 32n), true);
+        view.setUint32(at + 4, Number(bits & 0xffffffffn), true);
+      }
+      at += 8;
     }
+    this.at = at;
   }
 }
 
