@@ -6,6 +6,7 @@
 import { isConfigError, parseMemberConfig, formatInitialCluster, formatUrls } from '../server/config.js';
 import { createLineLogger } from '../server/line-logger.js';
 import { startMember } from '../server/member.js';
+import { tuneV8ForServing } from '../server/v8-tuning.js';
 import { startUsage } from './usage.js';
 
 /** SIGNAL_REPEAT_MS_MIN: a stop signal this soon after the first is the same request, not a second one. */
@@ -28,8 +29,10 @@ export async function runStart(argv: readonly string[], env: NodeJS.ProcessEnv):
     process.stderr.write(`concord: ${error.message}\n`);
     return EXIT_CODES.usage;
   }
+  const v8Flags = tuneV8ForServing();
   const logger = createLineLogger({ name: config.name, level: config.logLevel, stream: process.stderr });
   logger.info('starting member', {
+    v8Flags: v8Flags.join(' '),
     dataDir: config.dataDir,
     clientUrls: formatUrls(config.advertiseClientUrls),
     peerUrls: formatUrls(config.initialAdvertisePeerUrls),
