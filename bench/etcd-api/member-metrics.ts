@@ -20,6 +20,8 @@ export interface BatchCounters {
   readonly backendCommits: number;
   /** peerSocketWrites: Concord's writes to peer sockets (NaN for etcd). */
   readonly peerSocketWrites: number;
+  /** snapshots: snapshots this member saved (Concord: concord_server_snapshots_total; etcd: etcd_debugging_snap_save_total_duration_seconds_count). */
+  readonly snapshots: number;
   /**
    * unaryHandling: cumulative counts of `grpc_server_handling_seconds_bucket` of unary methods,
    * summed over methods, by bucket bound (seconds; Infinity for +Inf); empty where the member
@@ -35,6 +37,7 @@ const NAMES = {
   readRounds: ['concord_raft_read_rounds_total'],
   backendCommits: ['etcd_disk_backend_commit_duration_seconds_count'],
   peerSocketWrites: ['concord_network_peer_socket_writes_total'],
+  snapshots: ['concord_server_snapshots_total', 'etcd_debugging_snap_save_total_duration_seconds_count'],
 } as const;
 
 /** readBatchCounters scrapes one member; every counter is NaN when the scrape fails. */
@@ -71,6 +74,7 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
     readRounds: pick(NAMES.readRounds),
     backendCommits: pick(NAMES.backendCommits),
     peerSocketWrites: pick(NAMES.peerSocketWrites),
+    snapshots: pick(NAMES.snapshots),
     unaryHandling,
   };
 }
@@ -124,6 +128,7 @@ export function diffCounters(before: BatchCounters, after: BatchCounters): Batch
     readRounds: after.readRounds - before.readRounds,
     backendCommits: after.backendCommits - before.backendCommits,
     peerSocketWrites: after.peerSocketWrites - before.peerSocketWrites,
+    snapshots: after.snapshots - before.snapshots,
     unaryHandling: new Map([...after.unaryHandling].map(([bound, n]) => [bound, n - (before.unaryHandling.get(bound) ?? 0)])),
   };
 }

@@ -59,6 +59,8 @@ export interface RowResult {
      */
     readonly serverP50Ms: number;
     readonly serverP99Ms: number;
+    /** snapshots: snapshots saved by all members during the run (a snapshot costs its member CPU for a while). */
+    readonly snapshots: number;
   };
 }
 
@@ -124,6 +126,7 @@ function batchingOf(totalOps: number, leaderIndex: number, counters: RunCounters
     leaderPeerWritesPerOp: ratio(leader.peerSocketWrites, totalOps),
     serverP50Ms: handlingQuantileMs(handling, 0.5),
     serverP99Ms: handlingQuantileMs(handling, 0.99),
+    snapshots: sum((c) => c.snapshots),
   };
 }
 
@@ -177,6 +180,7 @@ export function medianOfRounds(rounds: readonly RowResult[]): RowResult {
       leaderPeerWritesPerOp: m((r) => r.batching.leaderPeerWritesPerOp),
       serverP50Ms: m((r) => r.batching.serverP50Ms),
       serverP99Ms: m((r) => r.batching.serverP99Ms),
+      snapshots: m((r) => r.batching.snapshots),
     },
   };
 }
@@ -244,8 +248,8 @@ export function formatCpuTable(specs: readonly WorkloadSpec[], rows: readonly Ro
 /** formatBatchingTable shows how many operations share a leader fsync, a proposal batch, a ReadIndex round. */
 export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readonly RowResult[], systems: readonly string[]): string {
   const lines = [
-    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op | server p50 / p99 ms |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op | server p50 / p99 ms | snapshots (all members) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const f = (n: number): string => fmt(n, n < 10 ? 2 : 1);
   for (const spec of specs) {
@@ -256,7 +260,7 @@ export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readon
       const reads = spec.family === 'get' || spec.family === 'sget';
       lines.push(`| ${spec.label} | ${system} | ${reads ? '–' : f(b.opsPerLeaderFsync)} | ${reads ? '–' : f(b.entriesPerLeaderFsync)} | ` +
         `${reads ? '–' : f(b.opsPerProposalBatch)} | ${reads ? f(b.readsPerReadRound) : '–'} | ${reads ? '–' : f(b.opsPerBackendCommit)} | ${Number.isNaN(b.leaderPeerWritesPerOp) ? '–' : f(b.leaderPeerWritesPerOp)} | ` +
-        `${Number.isNaN(b.serverP50Ms) ? '–' : `${fmt(b.serverP50Ms, 2)} / ${fmt(b.serverP99Ms, 2)}`} |`);
+        `${Number.isNaN(b.serverP50Ms) ? '–' : `${fmt(b.serverP50Ms, 2)} / ${fmt(b.serverP99Ms, 2)}`} | ${fmt(b.snapshots, Number.isInteger(b.snapshots) ? 0 : 1)} |`);
     }
   }
   return lines.join('\n');
