@@ -7,6 +7,7 @@ import { SnapshotCorruptionError, StorageErrorCode } from './errors.js';
 import { FaultyFileSystem, SimulatedCrashError } from './faulty-file-system.js';
 import { NodeFileSystem } from './file-system.js';
 import { SnapshotStore, snapshotName } from './snapshot-store.js';
+import { STORAGE_LIMITS } from './limits.js';
 import { withTempDir } from './test-support.js';
 
 function snap(index: number, term: number, fill: number): Snapshot {
@@ -83,5 +84,24 @@ test('snapshot store: purge keeps the current and N-1 older, and drops newer orp
     const deleted = await store.purge(1, 30, 2);
     assert.deepEqual(deleted.sort(), [snapshotName(1, 10), snapshotName(1, 40)].sort());
     assert.deepEqual((await store.list()).map((f) => f.index), [20, 30]);
+  });
+});
+
+test('snapshot store: a large streamed snapshot is flushed a piece at a time, and loads back whole', async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const store = await SnapshotStore.open(dir, fs);
+    const every = STORAGE_LIMITS.snapshotSyncEveryBytes;
+    const chunkBytes = 1024 * 1024;
+    const chunkCount = Math.ceil((2.5 * every) / chunkBytes);
+    const chunks = Array.from({ length: chunkCount }, (_, i) => new Uint8Array(chunkBytes).fill(i & 0xff));
+    const metadata = snap(40, 3, 0).metadata;
+    const before = fs.stats.tempDatasyncs;
+    await store.saveStream(metadata, { bytes: chunkBytes * chunkCount, chunks: (async function* () { yield* chunks; })() });
+    // Two flushes on the way (after each `every` bytes) and the final one: never the whole file at once.
+    assert.equal(fs.stats.tempDatasyncs - before, Math.floor((chunkBytes * chunkCount) / every) + 1);
+    const loaded = await store.load(3, 40);
+    assert.equal(loaded.data.byteLength, chunkBytes * chunkCount);
+    for (let i = 0; i < chunkCount; i++) assert.equal(loaded.data[i * chunkBytes + 7], i & 0xff);
   });
 });

@@ -86,12 +86,19 @@ export class SnapshotStore {
     try {
       let crc = crc32(head);
       let written = 0;
+      let unsynced = head.byteLength;
       await file.append([head]);
       for await (const chunk of data.chunks) {
         crc = crc32(chunk, crc);
         written += chunk.byteLength;
         if (written > data.bytes) break;
         await file.append([chunk]);
+        unsynced += chunk.byteLength;
+        // Flushed a piece at a time, so the WAL's fdatasyncs never wait behind the whole file.
+        if (unsynced >= STORAGE_LIMITS.snapshotSyncEveryBytes) {
+          await file.datasync();
+          unsynced = 0;
+        }
       }
       assert(written === data.bytes, () => `snapshot data of ${written} bytes, ${data.bytes} announced`);
       await file.append([new BinaryWriter(TRAILER_BYTES).u32(crc).finish()]);
