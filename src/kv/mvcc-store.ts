@@ -50,6 +50,19 @@ export interface StoreState {
   readonly sessions: readonly SessionState[];
 }
 
+/**
+ * StoreDelta is what a store changed after the state it had at `baseRevision`, with no
+ * compaction in between: the writes of later revisions in (main, sub) order with their keys,
+ * and the rest of the state whole (it is small). A base StoreState plus its deltas in order
+ * make the later StoreState (store-delta.ts mergeStoreChain).
+ */
+export interface StoreDelta extends Pick<StoreState, 'leases' | 'leaseGeneratorState' | 'alarms' | 'sequencers' | 'sessions'> {
+  readonly baseRevision: number;
+  readonly currentRevision: number;
+  readonly compactRevision: number;
+  readonly writes: readonly { readonly key: Uint8Array; readonly write: KeyWrite }[];
+}
+
 /** HistoryBatch is a run of watch events from history (whole revisions), and where to continue. */
 export interface HistoryBatch {
   readonly events: readonly WatchEvent[];
@@ -551,6 +564,30 @@ export class MvccStore {
       events.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
     }
     return { events, nextRevision: Math.max(nextRevision, startRevision) };
+  }
+
+  /**
+   * exportDelta returns what changed after the state at `baseRevision` (a revision this store
+   * was at, not compacted past since): its writes with a higher main revision in revision order,
+   * and the whole rest of the state (store-delta.ts). Shares immutable records, as exportState.
+   */
+  exportDelta(baseRevision: number): StoreDelta {
+    assert(baseRevision >= this.compacted && baseRevision <= this.current, 'delta base between the compact and the current revision');
+    const writes: { key: Uint8Array; write: KeyWrite }[] = [];
+    for (let i = this.revisionLog.firstAtOrAbove(baseRevision + 1); i < this.revisionLog.length; i++) {
+      writes.push({ key: this.revisionLog.historyAt(i).key, write: this.revisionLog.writeAt(i) });
+    }
+    return {
+      baseRevision,
+      currentRevision: this.current,
+      compactRevision: this.compacted,
+      writes,
+      leases: this.leases.all().map((l) => ({ id: l.id, grantedTtl: l.grantedTtl, remainingTtl: l.remainingTtl })),
+      leaseGeneratorState: this.leases.generatorState,
+      alarms: this.alarmList.slice(),
+      sequencers: this.sequencers.export(),
+      sessions: this.sessions.export(),
+    };
   }
 
   /** exportState returns the replicated state in canonical order (shares immutable records). */

@@ -60,20 +60,7 @@ export class StoreSnapshotEncoder {
 
   constructor(private readonly state: StoreState) {
     const tail = new BinaryWriter(4096);
-    tail.u32(state.leases.length);
-    for (const l of state.leases) {
-      writeU64(tail, l.id);
-      tail.u53(l.grantedTtl).u53(l.remainingTtl);
-    }
-    writeU64(tail, state.leaseGeneratorState);
-    tail.u32(state.alarms.length);
-    for (const a of state.alarms) {
-      writeU64(tail, a.memberId);
-      tail.u8(a.alarm);
-    }
-    tail.u32(state.sequencers.length);
-    for (const c of state.sequencers) tail.bytes(c.name).u53(c.last);
-    writeSessions(tail, state.sessions);
+    writeStoreTail(tail, state);
     this.tail = tail.finish();
     let keyBytes = 0;
     for (const k of state.keys) keyBytes += keySize(k);
@@ -209,6 +196,54 @@ class KeySectionWriter {
   }
 }
 
+/** StoreTail is the state besides the keys: leases, the lease id generator, alarms, counters, sessions. */
+export type StoreTail = Pick<StoreState, 'leases' | 'leaseGeneratorState' | 'alarms' | 'sequencers' | 'sessions'>;
+
+/** writeStoreTail writes the state after the keys (snapshot version 2's layout). */
+export function writeStoreTail(w: BinaryWriter, state: StoreTail): void {
+  w.u32(state.leases.length);
+  for (const l of state.leases) {
+    writeU64(w, l.id);
+    w.u53(l.grantedTtl).u53(l.remainingTtl);
+  }
+  writeU64(w, state.leaseGeneratorState);
+  w.u32(state.alarms.length);
+  for (const a of state.alarms) {
+    writeU64(w, a.memberId);
+    w.u8(a.alarm);
+  }
+  w.u32(state.sequencers.length);
+  for (const c of state.sequencers) w.bytes(c.name).u53(c.last);
+  writeSessions(w, state.sessions);
+}
+
+/** readStoreTail reads what writeStoreTail wrote (`version` 1 has no counters and no sessions); throws CodecError. */
+export function readStoreTail(r: BinaryReader, version: number): StoreTail {
+  const leases = [];
+  for (let n = readCount(r, 'leases', 24); n > 0; n--) {
+    leases.push({ id: readI64(r, 'lease id'), grantedTtl: r.u53('granted ttl'), remainingTtl: r.u53('remaining ttl') });
+  }
+  const leaseGeneratorState = readU64(r, 'lease generator');
+  const alarms: AlarmMember[] = [];
+  for (let n = readCount(r, 'alarms', 9); n > 0; n--) {
+    alarms.push({ memberId: readU64(r, 'member id'), alarm: readEnum(r, 'alarm', Object.values(AlarmType)) });
+  }
+  const sequencers: SequencerCounter[] = [];
+  let sessions: StoreState['sessions'] = [];
+  if (version >= 2) {
+    for (let n = readCount(r, 'counters', 12); n > 0; n--) {
+      const name = r.bytes('counter name', SEQUENCER_NAME_BYTES_MAX);
+      const previous = sequencers[sequencers.length - 1];
+      if (name.length === 0 || (previous !== undefined && compareBytes(previous.name, name) >= 0)) {
+        throw new CodecError('counters out of order', r.offset);
+      }
+      sequencers.push({ name, last: r.u53('counter last') });
+    }
+    sessions = readSessions(r);
+  }
+  return { leases, leaseGeneratorState, alarms, sequencers, sessions };
+}
+
 /** Sizes in the key section: the header; per write (main, sub, live); per live version (create, version, value length, lease). */
 const HEADER_BYTES = 4 + 1 + 8 + 8 + 4;
 const WRITE_BYTES = 8 + 4 + 1;
@@ -251,28 +286,7 @@ export function decodeStoreState(data: Uint8Array): StoreState {
     if (writes.length === 0) throw new CodecError('key without writes', r.offset);
     keys.push({ key, writes });
   }
-  const leases = [];
-  for (let n = readCount(r, 'leases', 24); n > 0; n--) {
-    leases.push({ id: readI64(r, 'lease id'), grantedTtl: r.u53('granted ttl'), remainingTtl: r.u53('remaining ttl') });
-  }
-  const leaseGeneratorState = readU64(r, 'lease generator');
-  const alarms: AlarmMember[] = [];
-  for (let n = readCount(r, 'alarms', 9); n > 0; n--) {
-    alarms.push({ memberId: readU64(r, 'member id'), alarm: readEnum(r, 'alarm', Object.values(AlarmType)) });
-  }
-  const sequencers: SequencerCounter[] = [];
-  let sessions: StoreState['sessions'] = [];
-  if (version >= 2) {
-    for (let n = readCount(r, 'counters', 12); n > 0; n--) {
-      const name = r.bytes('counter name', SEQUENCER_NAME_BYTES_MAX);
-      const previous = sequencers[sequencers.length - 1];
-      if (name.length === 0 || (previous !== undefined && compareBytes(previous.name, name) >= 0)) {
-        throw new CodecError('counters out of order', r.offset);
-      }
-      sequencers.push({ name, last: r.u53('counter last') });
-    }
-    sessions = readSessions(r);
-  }
+  const { leases, leaseGeneratorState, alarms, sequencers, sessions } = readStoreTail(r, version);
   r.end('store snapshot');
   if (compactRevision > currentRevision) throw new CodecError('compact revision above current revision', 5);
   return { currentRevision, compactRevision, keys, leases, leaseGeneratorState, alarms, sequencers, sessions };

@@ -1,0 +1,142 @@
+import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
+import { crc32c } from '../lib/crc32c.js';
+import { compareBytes } from './bytes.js';
+import { readCount, readI64, writeU64 } from './codec-fields.js';
+import type { KeyWrite } from './key-history.js';
+import type { StoreDelta, StoreState } from './mvcc-store.js';
+import { readStoreTail, writeStoreTail } from './store-snapshot.js';
+import type { KeyValue } from './types.js';
+
+/**
+ * Store deltas: the building block of snapshots that do not rewrite the whole history each time
+ * (docs/performance.md, *Snapshots grow with the history*). Writes are appended in revision order
+ * and change only when the store compacts, so the state at revision R2 is the state at R1 plus
+ * the writes of (R1, R2] — as long as no compaction happened in between — and the rest of the
+ * state (leases, alarms, counters, sessions), which is small and is carried whole.
+ *
+ * Layout (version 1): u32 magic "CKD1", u8 version, u53 baseRevision, u53 currentRevision,
+ * u53 compactRevision, u32 writes x (bytes key, u53 main, u32 sub, bool live, [u53
+ * createRevision, u53 version, bytes value, u64 lease]) in (main, sub) order, then the rest of
+ * the state as in a store snapshot of version 2 (store-snapshot.ts writeStoreTail), then u32
+ * CRC-32C of all before it.
+ *
+ * Not yet wired into the snapshot path: the storage's chain of files, purge and restore come next.
+ */
+const DELTA_MAGIC = 0x31444b43; // "CKD1" little-endian
+const DELTA_VERSION = 1;
+
+/** encodeStoreDelta serializes a delta (MvccStore.exportDelta). */
+export function encodeStoreDelta(delta: StoreDelta): Uint8Array {
+  const w = new BinaryWriter(4096);
+  w.u32(DELTA_MAGIC).u8(DELTA_VERSION).u53(delta.baseRevision).u53(delta.currentRevision).u53(delta.compactRevision);
+  w.u32(delta.writes.length);
+  for (const { key, write } of delta.writes) {
+    w.bytes(key).u53(write.main).u32(write.sub).bool(write.kv !== null);
+    if (write.kv !== null) {
+      w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
+      writeU64(w, write.kv.lease);
+    }
+  }
+  writeStoreTail(w, delta);
+  const body = w.finish();
+  const out = new Uint8Array(body.length + 4);
+  out.set(body);
+  new DataView(out.buffer).setUint32(body.length, crc32c(body), true);
+  return out;
+}
+
+/** decodeStoreDelta parses and validates a delta; throws CodecError on corruption. */
+export function decodeStoreDelta(data: Uint8Array): StoreDelta {
+  if (data.length < 4) throw new CodecError('store delta shorter than its checksum', 0);
+  const body = data.subarray(0, data.length - 4);
+  const expected = new DataView(data.buffer, data.byteOffset + data.length - 4, 4).getUint32(0, true);
+  if (crc32c(body) !== expected) throw new CodecError('store delta checksum mismatch', data.length - 4);
+  const r = new BinaryReader(body);
+  if (r.u32('magic') !== DELTA_MAGIC) throw new CodecError('not a kv store delta', 0);
+  const version = r.u8('delta version');
+  if (version !== DELTA_VERSION) throw new CodecError(`unknown store delta version ${version}`, 4);
+  const baseRevision = r.u53('base revision');
+  const currentRevision = r.u53('current revision');
+  const compactRevision = r.u53('compact revision');
+  if (compactRevision > baseRevision || baseRevision > currentRevision) {
+    throw new CodecError('delta revisions out of order (compact <= base <= current)', 5);
+  }
+  const writes: { key: Uint8Array; write: KeyWrite }[] = [];
+  let last: KeyWrite | undefined;
+  for (let n = readCount(r, 'writes', 18); n > 0; n--) {
+    const key = r.bytes('key');
+    const main = r.u53('main revision');
+    const sub = r.u32('sub revision');
+    let kv: KeyValue | null = null;
+    if (r.bool('live')) {
+      kv = {
+        key, modRevision: main, createRevision: r.u53('create revision'), version: r.u53('version'),
+        value: r.bytes('value'), lease: readI64(r, 'lease'),
+      };
+    }
+    if (main <= baseRevision || main > currentRevision || (last !== undefined && (main < last.main || (main === last.main && sub <= last.sub)))) {
+      throw new CodecError('delta writes out of order or outside (base, current]', r.offset);
+    }
+    last = { main, sub, kv };
+    writes.push({ key, write: last });
+  }
+  const tail = readStoreTail(r, 2);
+  r.end('store delta');
+  return { baseRevision, currentRevision, compactRevision, writes, ...tail };
+}
+
+/**
+ * mergeStoreChain returns the state `base` plus `deltas` in order make. Each delta must start
+ * at the revision the state before it reached and keep its compact revision (a compaction in
+ * between makes a new full base necessary); throws CodecError otherwise, as for a damaged chain.
+ */
+export function mergeStoreChain(base: StoreState, deltas: readonly StoreDelta[]): StoreState {
+  if (deltas.length === 0) return base;
+  const byKey = new Map<string, { key: Uint8Array; writes: KeyWrite[] }>();
+  const order: { key: Uint8Array; writes: KeyWrite[] }[] = [];
+  for (const k of base.keys) {
+    const entry = { key: k.key, writes: k.writes.slice() };
+    byKey.set(keyId(k.key), entry);
+    order.push(entry);
+  }
+  let revision = base.currentRevision;
+  let added = false;
+  for (const delta of deltas) {
+    if (delta.baseRevision !== revision) {
+      throw new CodecError(`store delta from revision ${delta.baseRevision} does not follow a state at revision ${revision}`, 0);
+    }
+    if (delta.compactRevision !== base.compactRevision) {
+      throw new CodecError(`store delta at compact revision ${delta.compactRevision} after a base at ${base.compactRevision}`, 0);
+    }
+    for (const { key, write } of delta.writes) {
+      const id = keyId(key);
+      let entry = byKey.get(id);
+      if (entry === undefined) {
+        entry = { key, writes: [] };
+        byKey.set(id, entry);
+        order.push(entry);
+        added = true;
+      }
+      entry.writes.push(write);
+    }
+    revision = delta.currentRevision;
+  }
+  if (added) order.sort((a, b) => compareBytes(a.key, b.key));
+  const last = deltas[deltas.length - 1]!;
+  return {
+    currentRevision: last.currentRevision,
+    compactRevision: base.compactRevision,
+    keys: order,
+    leases: last.leases,
+    leaseGeneratorState: last.leaseGeneratorState,
+    alarms: last.alarms,
+    sequencers: last.sequencers,
+    sessions: last.sessions,
+  };
+}
+
+function keyId(key: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i]!);
+  return s;
+}
