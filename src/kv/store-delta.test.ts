@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CodecError } from '../lib/binary.js';
 import { MvccStore } from './mvcc-store.js';
-import { decodeStoreDelta, encodeStoreDelta, mergeStoreChain } from './store-delta.js';
+import { decodeStoreDelta, encodeStoreDelta, mergeStoreChain, StoreDeltaEncoder } from './store-delta.js';
 import { decodeStoreState, encodeStoreSnapshot, encodeStoreState } from './store-snapshot.js';
 import { b } from './testing.js';
 
@@ -98,4 +98,22 @@ test('a chain that does not follow on, or spans a compaction, or is damaged, is 
   assert.throws(() => decodeStoreDelta(damaged), CodecError);
   assert.throws(() => decodeStoreDelta(bytes.subarray(0, 3)), CodecError);
   assert.throws(() => decodeStoreDelta(encodeStoreSnapshot(store)), CodecError);
+});
+
+test('a delta encoded in chunks is the same bytes, whatever the store does between chunks', () => {
+  const store = new MvccStore();
+  for (let i = 0; i < 30; i++) store.put({ key: b(`k${i % 7}`), value: new Uint8Array(i * 3).fill(i), lease: 0n });
+  const r = store.currentRevision;
+  for (let i = 0; i < 40; i++) store.put({ key: b(`n${i % 9}`), value: new Uint8Array(i).fill(i), lease: 0n });
+  const delta = store.exportDelta(r);
+  const expected = encodeStoreDelta(delta);
+  const encoder = new StoreDeltaEncoder(delta);
+  assert.equal(encoder.size, expected.length);
+  const chunks: Uint8Array[] = [];
+  for (let chunk = encoder.nextChunk(50); chunk !== undefined; chunk = encoder.nextChunk(50)) {
+    chunks.push(chunk);
+    store.put({ key: b('k1'), value: b('later'), lease: 0n });
+  }
+  assert.ok(chunks.length > 10);
+  assert.deepEqual(Buffer.concat(chunks), Buffer.from(expected));
 });

@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
-import { crc32c } from '../lib/crc32c.js';
+import { CRC32C_START, crc32c, crc32cFinish, crc32cUpdate } from '../lib/crc32c.js';
 import { compareBytes } from './bytes.js';
 import { readCount, readI64, writeU64 } from './codec-fields.js';
 import type { KeyWrite } from './key-history.js';
@@ -20,29 +20,90 @@ import type { KeyValue } from './types.js';
  * the state as in a store snapshot of version 2 (store-snapshot.ts writeStoreTail), then u32
  * CRC-32C of all before it.
  *
- * Not yet wired into the snapshot path: the storage's chain of files, purge and restore come next.
  */
 const DELTA_MAGIC = 0x31444b43; // "CKD1" little-endian
 const DELTA_VERSION = 1;
 
-/** encodeStoreDelta serializes a delta (MvccStore.exportDelta). */
+/** encodeStoreDelta serializes a delta (MvccStore.exportDelta) at once. */
 export function encodeStoreDelta(delta: StoreDelta): Uint8Array {
-  const w = new BinaryWriter(4096);
-  w.u32(DELTA_MAGIC).u8(DELTA_VERSION).u53(delta.baseRevision).u53(delta.currentRevision).u53(delta.compactRevision);
-  w.u32(delta.writes.length);
-  for (const { key, write } of delta.writes) {
-    w.bytes(key).u53(write.main).u32(write.sub).bool(write.kv !== null);
-    if (write.kv !== null) {
-      w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
-      writeU64(w, write.kv.lease);
-    }
+  const encoder = new StoreDeltaEncoder(delta);
+  const out = new Uint8Array(encoder.size);
+  let at = 0;
+  for (let chunk = encoder.nextChunk(); chunk !== undefined; chunk = encoder.nextChunk()) {
+    out.set(chunk, at);
+    at += chunk.length;
   }
-  writeStoreTail(w, delta);
-  const body = w.finish();
-  const out = new Uint8Array(body.length + 4);
-  out.set(body);
-  new DataView(out.buffer).setUint32(body.length, crc32c(body), true);
   return out;
+}
+
+/**
+ * StoreDeltaEncoder writes a delta as a series of chunks (the header, the writes a group at a
+ * time, then the rest of the state with the checksum), as StoreSnapshotEncoder does for a whole
+ * state: a host writes a large delta piece by piece between other work. The delta shares the
+ * store's immutable records, so the bytes do not depend on when the chunks are taken.
+ */
+export class StoreDeltaEncoder {
+  /** size is the encoded delta's total length in bytes. */
+  readonly size: number;
+  private readonly tail: Uint8Array;
+  private crc = CRC32C_START;
+  /** next is the next write to encode; -1 before the header, writes.length + 1 after the tail. */
+  private next = -1;
+
+  constructor(private readonly delta: StoreDelta) {
+    const tail = new BinaryWriter(4096);
+    writeStoreTail(tail, delta);
+    this.tail = tail.finish();
+    let bytes = DELTA_HEADER_BYTES + this.tail.length + 4;
+    for (const w of delta.writes) bytes += writeSize(w);
+    this.size = bytes;
+  }
+
+  /** nextChunk returns the next piece (whole writes up to about `bytesMax`, at least one), then undefined. */
+  nextChunk(bytesMax = Number.POSITIVE_INFINITY): Uint8Array | undefined {
+    const writes = this.delta.writes;
+    let chunk: Uint8Array;
+    if (this.next < 0) {
+      const w = new BinaryWriter(DELTA_HEADER_BYTES);
+      w.u32(DELTA_MAGIC).u8(DELTA_VERSION).u53(this.delta.baseRevision).u53(this.delta.currentRevision).u53(this.delta.compactRevision);
+      w.u32(writes.length);
+      chunk = w.finish();
+      this.next = 0;
+    } else if (this.next < writes.length) {
+      let end = this.next;
+      let bytes = 0;
+      while (end < writes.length && (end === this.next || bytes + writeSize(writes[end]!) <= bytesMax)) bytes += writeSize(writes[end++]!);
+      const w = new BinaryWriter(bytes);
+      for (let i = this.next; i < end; i++) {
+        const { key, write } = writes[i]!;
+        w.bytes(key).u53(write.main).u32(write.sub).bool(write.kv !== null);
+        if (write.kv !== null) {
+          w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
+          writeU64(w, write.kv.lease);
+        }
+      }
+      chunk = w.finish();
+      this.next = end;
+    } else if (this.next === writes.length) {
+      this.crc = crc32cUpdate(this.crc, this.tail);
+      const w = new BinaryWriter(this.tail.length + 4);
+      w.raw(this.tail).u32(crc32cFinish(this.crc));
+      this.next++;
+      return w.finish();
+    } else {
+      return undefined;
+    }
+    this.crc = crc32cUpdate(this.crc, chunk);
+    return chunk;
+  }
+}
+
+/** DELTA_HEADER_BYTES: magic, version, three revisions, the write count. */
+const DELTA_HEADER_BYTES = 4 + 1 + 8 + 8 + 8 + 4;
+
+function writeSize({ key, write }: StoreDelta['writes'][number]): number {
+  // key (u32 + bytes), main, sub, live; a live write adds create, version, value (u32 + bytes), lease.
+  return 4 + key.length + 8 + 4 + 1 + (write.kv === null ? 0 : 8 + 8 + 4 + write.kv.value.length + 8);
 }
 
 /** decodeStoreDelta parses and validates a delta; throws CodecError on corruption. */

@@ -94,7 +94,7 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     const { wal, recovery } = await Wal.open(walDir, fs, walOptions);
     try {
       const marker = recovery.snapshot;
-      const snapshot = await snapshots.load(marker.term, marker.index);
+      const snapshot = await snapshots.loadChain(marker.term, marker.index);
       await snapshots.purge(marker.term, marker.index, retained);
       const memory = MemoryStorage.withConf(snapshot.metadata.confState);
       if (marker.index > 0) memory.applySnapshot(withoutData(snapshot));
@@ -173,8 +173,14 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
       const term = checked();
       assert(term === savedTerm, 'the term of a snapshot index does not change');
       // The WAL must never name a snapshot file that is missing.
-      if (!(await this.snapshots.list()).some((f) => f.index === index && f.term === term)) {
+      const files = await this.snapshots.list();
+      if (!files.some((f) => f.index === index && f.term === term)) {
         throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} was purged before it was recorded`);
+      }
+      // Nor one whose base is missing (purge keeps the bases of what it keeps from here on).
+      const base = data.base;
+      if (base !== undefined && !files.some((f) => f.index === base.index && f.term === base.term)) {
+        throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `the base ${base.index} of snapshot ${index} was purged before it was recorded`);
       }
       await this.wal.saveSnapshot({ index, term, installed: false });
       const snapshot = this.memory.createSnapshot(index, confState, NO_DATA);
@@ -221,7 +227,7 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
     const load = this.run(async () => {
       const { index, term } = this.memory.snapshot().metadata;
       if (this.snapshotData !== undefined || index === 0) return;
-      const loaded = await this.snapshots.load(term, index);
+      const loaded = await this.snapshots.loadChain(term, index);
       this.snapshotData = loaded.data;
       this.logger.info('snapshot read back for sending', { dir: this.dir, index, bytes: loaded.data.byteLength });
     });

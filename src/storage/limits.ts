@@ -25,6 +25,8 @@ export const STORAGE_LIMITS = {
    * flushed 8 MiB at a time, 23–26 ms at most (docs/performance.md).
    */
   snapshotSyncEveryBytes: 8 * 1024 * 1024,
+  /** snapshotChainLengthMax bounds how many linked snapshots a chain may have below its top (longer is corruption). */
+  snapshotChainLengthMax: 64,
 } as const;
 
 assert(STORAGE_LIMITS.segmentBytesMin < STORAGE_LIMITS.segmentBytesDefault, 'segment size bounds');

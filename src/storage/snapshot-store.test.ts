@@ -8,6 +8,7 @@ import { FaultyFileSystem, SimulatedCrashError } from './faulty-file-system.js';
 import { NodeFileSystem } from './file-system.js';
 import { SnapshotStore, snapshotName } from './snapshot-store.js';
 import { STORAGE_LIMITS } from './limits.js';
+import { encodeSnapshotChain, snapshotChainParts } from './snapshot-chain.js';
 import { withTempDir } from './test-support.js';
 
 function snap(index: number, term: number, fill: number): Snapshot {
@@ -103,5 +104,41 @@ test('snapshot store: a large streamed snapshot is flushed a piece at a time, an
     const loaded = await store.load(3, 40);
     assert.equal(loaded.data.byteLength, chunkBytes * chunkCount);
     for (let i = 0; i < chunkCount; i++) assert.equal(loaded.data[i * chunkBytes + 7], i & 0xff);
+  });
+});
+
+async function* chunksOf(data: Uint8Array): AsyncIterable<Uint8Array> {
+  yield data;
+}
+
+test('snapshot store: linked snapshots load as one chain, and purge keeps what a kept snapshot links to', async () => {
+  await withTempDir(async (dir) => {
+    const store = await SnapshotStore.open(dir, new NodeFileSystem());
+    const meta = (index: number) => snap(index, 2, 0).metadata;
+    const part = (fill: number) => new Uint8Array(100 + fill).fill(fill);
+    await store.save({ metadata: meta(10), data: part(1) });
+    const link20 = await store.saveStream(meta(20), { bytes: part(2).length, chunks: chunksOf(part(2)), base: { term: 2, index: 10 } });
+    assert.equal(link20.name, snapshotName(2, 20, { term: 2, index: 10 }));
+    await store.saveStream(meta(30), { bytes: part(3).length, chunks: chunksOf(part(3)), base: { term: 2, index: 20 } });
+    assert.deepEqual((await store.list()).map((f) => [f.index, f.base?.index]), [[10, undefined], [20, 10], [30, 20]]);
+
+    const chain = await store.loadChain(2, 30);
+    assert.deepEqual(chain.metadata, meta(30));
+    assert.deepEqual(snapshotChainParts(chain.data), [part(1), part(2), part(3)]);
+    assert.deepEqual((await store.load(2, 20)).data, part(2), 'load reads one file');
+
+    // Keeping only the current snapshot keeps its whole chain.
+    assert.deepEqual(await store.purge(2, 30, 1), []);
+    // A base that is itself a chain (as a follower saves one received from its leader) is flattened.
+    await store.save({ metadata: meta(40), data: encodeSnapshotChain([part(4), part(5)]) });
+    await store.saveStream(meta(50), { bytes: part(6).length, chunks: chunksOf(part(6)), base: { term: 2, index: 40 } });
+    assert.deepEqual(snapshotChainParts((await store.loadChain(2, 50)).data), [part(4), part(5), part(6)]);
+    assert.deepEqual((await store.purge(2, 50, 1)).sort(), [snapshotName(2, 10), snapshotName(2, 20, { term: 2, index: 10 }), snapshotName(2, 30, { term: 2, index: 20 })].sort());
+    assert.deepEqual((await store.list()).map((f) => f.index), [40, 50]);
+
+    // A link to a snapshot that is not there is refused; a chain with a missing base is corrupt.
+    await assert.rejects(store.saveStream(meta(60), { bytes: 1, chunks: chunksOf(part(7).subarray(0, 1)), base: { term: 2, index: 55 } }), SnapshotCorruptionError);
+    await fsp.unlink(path.join(dir, snapshotName(2, 40)));
+    await assert.rejects(store.loadChain(2, 50), (e: unknown) => e instanceof SnapshotCorruptionError && /file is missing \(the base of/.test(e.message));
   });
 });
