@@ -5,7 +5,8 @@
 export * from './types.js';
 export { KvError, KvErrorCode, type GrpcCode } from './kv-errors.js';
 export { KV_LIMITS_DEFAULT, checkKvLimits, type KvLimits } from './kv-limits.js';
-export { MvccStore, type MvccStoreOptions, type StoreState, type HistoryBatch } from './mvcc-store.js';
+export { MvccStore, type MvccStoreOptions, type StoreState, type StoreDelta, type HistoryBatch } from './mvcc-store.js';
+export { StoreDeltaEncoder, decodeStoreDelta, encodeStoreDelta, mergeStoreChain } from './store-delta.js';
 export type { KeyWrite } from './key-history.js';
 export type { ReadResult, WriteResult } from './results.js';
 export { applyKvCommand, SESSIONED_COMMANDS, type KvCommand, type KvCommandType, type KvCommandResponse, type KvApplyResult } from './kv-command.js';

@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import { IdTable } from '../lib/id-table.js';
 import {
   EntryType, NONE, RaftError, RaftErrorCode, RawNode, decodeConfChange,
-  type ConfState, type Entry, type HardState, type LogIndex, type LogStorage, type Message,
+  type ConfState, type Entry, type SnapshotMetadata, type HardState, type LogIndex, type LogStorage, type Message,
   type MsgApp, type NodeId, type RaftConfig, type Ready, type Snapshot, type SnapshotStatus, type Term,
 } from '../raft/index.js';
 import { decodeEnvelope, encodeEnvelope, type ProposalId } from './proposal-envelope.js';
@@ -26,6 +26,10 @@ export interface GroupStorage extends LogStorage {
   createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<unknown> | unknown;
   /** createSnapshotFrom, when offered, is createSnapshot with the data written as it is produced. */
   createSnapshotFrom?(index: LogIndex, confState: ConfState, data: SnapshotStream): Promise<unknown>;
+  /** linkedSnapshots: createSnapshotFrom takes a delta over the current snapshot (a stream with `base`). */
+  readonly linkedSnapshots?: boolean;
+  /** snapshotMetadata describes the current snapshot without its data. */
+  snapshotMetadata?(): SnapshotMetadata;
   compact(index: LogIndex): Promise<unknown> | unknown;
 }
 
@@ -735,11 +739,15 @@ export class GroupHost<R> {
   private async takeSnapshot(index: LogIndex, confState: ConfState): Promise<void> {
     const started = this.now();
     let bytes: number;
+    let linkedTo: LogIndex | undefined;
     try {
       // Both sides streaming: the state is captured now and written to the file chunk by chunk.
-      const stream = this.storage.createSnapshotFrom !== undefined ? this.stateMachine.snapshotStream?.() : undefined;
+      const current = this.storage.linkedSnapshots === true ? this.storage.snapshotMetadata?.() : undefined;
+      const base = current !== undefined && current.index > 0 ? { term: current.term, index: current.index } : undefined;
+      const stream = this.storage.createSnapshotFrom !== undefined ? this.stateMachine.snapshotStream?.(base) : undefined;
       if (stream !== undefined) {
         bytes = stream.bytes;
+        linkedTo = stream.base?.index;
         await this.storage.createSnapshotFrom!(index, confState, stream);
       } else {
         const data = this.stateMachine.snapshot();
@@ -759,7 +767,7 @@ export class GroupHost<R> {
     const compactTo = index - this.limits.snapshotCatchUpEntries;
     if (compactTo > this.storage.firstIndex()) await this.storage.compact(compactTo);
     this.logger.info('snapshot taken', {
-      group: this.groupId, index, bytes, compactedTo: Math.max(compactTo, 0), ms: Math.round(this.now() - started),
+      group: this.groupId, index, bytes, linkedTo: linkedTo ?? 'none', compactedTo: Math.max(compactTo, 0), ms: Math.round(this.now() - started),
     });
   }
 

@@ -1,15 +1,33 @@
 import {
-  MvccStore, StoreSnapshotEncoder, WatchHub, applyKvCommand, decodeKvCommand, decodeStoreState, encodeStoreSnapshot,
-  type KvApplyResult, type KvCommand, type MvccStoreOptions, type WatchEvent, type WatchHubOptions,
+  MvccStore, StoreDeltaEncoder, StoreSnapshotEncoder, WatchHub, applyKvCommand, decodeKvCommand, decodeStoreDelta, decodeStoreState,
+  encodeStoreSnapshot, mergeStoreChain, type KvApplyResult, type KvCommand, type MvccStoreOptions, type WatchEvent, type WatchHubOptions,
 } from '../kv/index.js';
 import type { LogIndex } from '../raft/index.js';
-import type { SnapshotStream } from '../storage/snapshot-store.js';
+import { snapshotChainParts } from '../storage/snapshot-chain.js';
+import type { SnapshotRef, SnapshotStream } from '../storage/snapshot-store.js';
 import type { StateMachine } from './state-machine.js';
 
 /** SNAPSHOT_CHUNK_BYTES is about how much of a snapshot snapshotStream encodes per event-loop turn (a 256 KiB chunk is ≈ 1 ms of work). */
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 
-async function* chunksOf(encoder: StoreSnapshotEncoder): AsyncIterable<Uint8Array> {
+/** SNAPSHOT_CHAIN_LENGTH_MAX: after this many deltas in a row the next snapshot is whole again. */
+const SNAPSHOT_CHAIN_LENGTH_MAX = 16;
+/** SNAPSHOT_POINTS_KEPT: how many recent snapshots the machine remembers the store revision of. */
+const SNAPSHOT_POINTS_KEPT = 8;
+
+/**
+ * SnapshotPoint is what the machine remembers of a snapshot it took or restored: the store's
+ * revisions there, and the chain it belongs to (the whole state's size and the deltas' since).
+ */
+interface SnapshotPoint {
+  readonly revision: number;
+  readonly compactRevision: number;
+  readonly baseBytes: number;
+  readonly deltaBytes: number;
+  readonly length: number;
+}
+
+async function* chunksOf(encoder: { nextChunk(bytesMax: number): Uint8Array | undefined }): AsyncIterable<Uint8Array> {
   for (let chunk = encoder.nextChunk(SNAPSHOT_CHUNK_BYTES); chunk !== undefined; chunk = encoder.nextChunk(SNAPSHOT_CHUNK_BYTES)) {
     yield chunk;
     await new Promise((resolve) => setImmediate(resolve));
@@ -32,6 +50,8 @@ export class KvStateMachine implements StateMachine<KvApplyResult> {
   private readonly restoreListeners: (() => void)[] = [];
   /** appliedIndex is the log index of the last applied command. */
   appliedIndex: LogIndex = 0;
+  /** snapshotPoints: the recent snapshots taken or restored, by log index (see snapshotStream). */
+  private readonly snapshotPoints = new Map<LogIndex, SnapshotPoint>();
 
   constructor(storeOptions: MvccStoreOptions = {}, hubOptions: WatchHubOptions = {}) {
     this.store = new MvccStore(storeOptions);
@@ -74,18 +94,55 @@ export class KvStateMachine implements StateMachine<KvApplyResult> {
 
   /**
    * snapshotStream captures the state now (as of the last applied index) and returns its size and
-   * its bytes in chunks of about a megabyte, one per event-loop turn, so that a large store neither
+   * its bytes in chunks of about 256 KiB, one per event-loop turn, so that a large store neither
    * blocks the loop (a leader blocked for a second hands its leadership over) nor is ever held
    * serialized in memory at once. Applies may go on meanwhile: the captured state does not change.
+   *
+   * Given the storage's current snapshot `base`, the stream is a delta over it (its `base` set)
+   * when this machine took or restored that snapshot, the store has not compacted since, and the
+   * chain stays short: fewer than SNAPSHOT_CHAIN_LENGTH_MAX deltas whose bytes add up to less
+   * than the whole state they start from. Otherwise it is the whole state. So every byte of the
+   * history is written a bounded number of times, not once per snapshot.
    */
-  snapshotStream(): SnapshotStream {
+  snapshotStream(base?: SnapshotRef): SnapshotStream {
+    const point = base === undefined ? undefined : this.snapshotPoints.get(base.index);
+    if (point !== undefined && point.compactRevision === this.store.compactRevision && point.revision <= this.store.currentRevision &&
+      point.length < SNAPSHOT_CHAIN_LENGTH_MAX) {
+      const encoder = new StoreDeltaEncoder(this.store.exportDelta(point.revision));
+      if (point.deltaBytes + encoder.size < point.baseBytes) {
+        this.remember(this.appliedIndex, {
+          revision: this.store.currentRevision, compactRevision: this.store.compactRevision,
+          baseBytes: point.baseBytes, deltaBytes: point.deltaBytes + encoder.size, length: point.length + 1,
+        });
+        return { bytes: encoder.size, chunks: chunksOf(encoder), base: base! };
+      }
+    }
     const encoder = new StoreSnapshotEncoder(this.store.exportState());
+    this.remember(this.appliedIndex, {
+      revision: this.store.currentRevision, compactRevision: this.store.compactRevision, baseBytes: encoder.size, deltaBytes: 0, length: 0,
+    });
     return { bytes: encoder.size, chunks: chunksOf(encoder) };
   }
 
+  private remember(index: LogIndex, point: SnapshotPoint): void {
+    this.snapshotPoints.set(index, point);
+    for (const old of this.snapshotPoints.keys()) {
+      if (this.snapshotPoints.size <= SNAPSHOT_POINTS_KEPT) break;
+      this.snapshotPoints.delete(old);
+    }
+  }
+
+  /** restore replaces the state with a snapshot's: a whole state, or a chain of one and its deltas. */
   restore(data: Uint8Array, index: LogIndex): void {
-    this.store.importState(decodeStoreState(data));
+    const [whole, ...deltas] = snapshotChainParts(data);
+    const state = mergeStoreChain(decodeStoreState(whole!), deltas.map(decodeStoreDelta));
+    this.store.importState(state);
     this.appliedIndex = index;
+    this.snapshotPoints.clear();
+    this.remember(index, {
+      revision: state.currentRevision, compactRevision: state.compactRevision, baseBytes: whole!.byteLength,
+      deltaBytes: deltas.reduce((n, d) => n + d.byteLength, 0), length: deltas.length,
+    });
     // Watchers catch up from the restored history (or are canceled if it was compacted).
     this.hub.resyncAll();
     for (const l of this.restoreListeners) l();

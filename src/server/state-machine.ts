@@ -1,5 +1,5 @@
 import type { LogIndex } from '../raft/types.js';
-import type { SnapshotStream } from '../storage/snapshot-store.js';
+import type { SnapshotRef, SnapshotStream } from '../storage/snapshot-store.js';
 
 /**
  * StateMachine is what a Raft group replicates: committed commands are applied in log order, on
@@ -14,9 +14,11 @@ export interface StateMachine<Result> {
   /**
    * snapshotStream, when offered, captures the state at once (as of the last applied index) and
    * returns its serialized size and bytes in chunks produced over several event-loop turns
-   * (applies may run meanwhile); the same bytes as `snapshot()`.
+   * (applies may run meanwhile); the same bytes as `snapshot()`. Given the storage's current
+   * snapshot `base` (only when the storage keeps linked snapshots), it may return a delta over
+   * it instead, with the stream's `base` set; `restore` then gets the chain.
    */
-  snapshotStream?(): SnapshotStream;
-  /** restore replaces the whole state with a snapshot taken at `index`. */
+  snapshotStream?(base?: SnapshotRef): SnapshotStream;
+  /** restore replaces the whole state with a snapshot taken at `index` (whole, or a chain: storage/snapshot-chain.ts). */
   restore(data: Uint8Array, index: LogIndex): void;
 }

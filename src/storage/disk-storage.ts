@@ -47,6 +47,8 @@ export const SNAP_DIR = 'snap';
  * with the same StorageError, and the node must restart and recover from disk.
  */
 export class DiskStorage extends MemoryView implements DurableLogStorage {
+  /** linkedSnapshots: createSnapshotFrom takes deltas over the current snapshot (snapshot-store.ts). */
+  readonly linkedSnapshots = true;
   private tail: Promise<unknown> = Promise.resolve();
   /** sideTasks are writes running beside the queue (snapshot files); close waits for them. */
   private readonly sideTasks = new Set<Promise<unknown>>();
