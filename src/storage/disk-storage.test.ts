@@ -9,6 +9,7 @@ import { SnapshotCorruptionError, StorageErrorCode, isStorageError } from './err
 import { FaultyFileSystem, SimulatedCrashError } from './faulty-file-system.js';
 import { NodeFileSystem } from './file-system.js';
 import { snapshotName } from './snapshot-store.js';
+import { snapshotChainParts } from './snapshot-chain.js';
 import { TEST_IDENTITY, describeLog, makeEntries, withTempDir } from './test-support.js';
 
 /** crashed matches the WAL's failure caused by a simulated crash. */
@@ -162,6 +163,37 @@ test('disk storage: a snapshot streamed in chunks is the same file as one writte
     await whole.close();
     const { storage: reopened } = await DiskStorage.open(path.join(root, 'streamed'), fs, options);
     assert.deepEqual(reopened.snapshot().data, data);
+    await reopened.close();
+  });
+});
+
+test('disk storage: linked snapshots reopen as a chain; a crash before a link\'s WAL marker keeps the chain before it', async () => {
+  await withTempDir(async (root) => {
+    const dir = path.join(root, 'g');
+    const fs = new FaultyFileSystem(new NodeFileSystem());
+    const { storage } = await DiskStorage.open(dir, fs, options);
+    assert.equal(storage.linkedSnapshots, true);
+    await storage.persistReady({ entries: makeEntries(1, 30, 1) }, true);
+    await storage.createSnapshot(5, CONF, new Uint8Array([5]));
+    const link = (index: number, base: number) => ({ bytes: 1, chunks: (async function* () { yield new Uint8Array([index]); })(), base: { term: 1, index: base } });
+    await storage.createSnapshotFrom(10, CONF, link(10, 5));
+    fs.schedule({ kind: 'crash', op: 'write' }, { pathIncludes: '.wal' });
+    await assert.rejects(storage.createSnapshotFrom(15, CONF, link(15, 10)), crashed);
+    await storage.close().catch(() => {});
+    await fs.restart();
+    assert.ok(await fs.exists(path.join(dir, SNAP_DIR, snapshotName(1, 15, { term: 1, index: 10 }))), 'the orphan link was durable');
+
+    const { storage: reopened } = await DiskStorage.open(dir, fs, options);
+    assert.equal(reopened.snapshot().metadata.index, 10);
+    assert.deepEqual(snapshotChainParts(reopened.snapshot().data), [new Uint8Array([5]), new Uint8Array([10])]);
+    assert.equal(await fs.exists(path.join(dir, SNAP_DIR, snapshotName(1, 15, { term: 1, index: 10 }))), false, 'the orphan is deleted');
+    // A delta over anything but the current snapshot is refused as out of date, and the storage goes on.
+    await assert.rejects(reopened.createSnapshotFrom(20, CONF, link(20, 5)), (e: unknown) => isRaftError(e, RaftErrorCode.SnapshotOutOfDate));
+    // Whole snapshots later: the chain goes once nothing kept links to it (2 snapshots retained).
+    await reopened.createSnapshot(20, CONF, new Uint8Array([20]));
+    assert.ok(await fs.exists(path.join(dir, SNAP_DIR, snapshotName(1, 5))), 'the base of the retained link is kept');
+    await reopened.createSnapshot(25, CONF, new Uint8Array([25]));
+    assert.deepEqual((await fsp.readdir(path.join(dir, SNAP_DIR))).sort(), [snapshotName(1, 20), snapshotName(1, 25)]);
     await reopened.close();
   });
 });

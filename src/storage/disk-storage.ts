@@ -159,8 +159,13 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
    */
   createSnapshotFrom(index: LogIndex, confState: ConfState, data: SnapshotStream): Promise<SnapshotMetadata> {
     const checked = (): Term => {
-      const current = this.memory.snapshot().metadata.index;
+      const currentMetadata = this.memory.snapshot().metadata;
+      const current = currentMetadata.index;
       if (index <= current) throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} is not newer than ${current}`);
+      // A delta is over the current snapshot or not at all (another snapshot was installed meanwhile).
+      if (data.base !== undefined && (data.base.index !== current || data.base.term !== currentMetadata.term)) {
+        throw new RaftError(RaftErrorCode.SnapshotOutOfDate, `snapshot ${index} is a delta over ${data.base.index}, not over the current snapshot ${current}`);
+      }
       assert(index <= this.memory.lastIndex(), () => `snapshot ${index} beyond last index ${this.memory.lastIndex()}`);
       return this.memory.term(index);
     };
