@@ -1,10 +1,10 @@
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
-import { CRC32C_START, crc32c, crc32cFinish, crc32cUpdate } from '../lib/crc32c.js';
+import { CRC32C_START, crc32cFinish, crc32cUpdate } from '../lib/crc32c.js';
 import { compareBytes } from './bytes.js';
 import { readCount, readI64, writeU64 } from './codec-fields.js';
 import type { KeyWrite } from './key-history.js';
 import type { StoreDelta, StoreState } from './mvcc-store.js';
-import { readStoreTail, writeStoreTail } from './store-snapshot.js';
+import { allChunks, checkedBody, readStoreTail, writeStoreTail } from './store-snapshot.js';
 import type { KeyValue } from './types.js';
 
 /**
@@ -26,14 +26,7 @@ const DELTA_VERSION = 1;
 
 /** encodeStoreDelta serializes a delta (MvccStore.exportDelta) at once. */
 export function encodeStoreDelta(delta: StoreDelta): Uint8Array {
-  const encoder = new StoreDeltaEncoder(delta);
-  const out = new Uint8Array(encoder.size);
-  let at = 0;
-  for (let chunk = encoder.nextChunk(); chunk !== undefined; chunk = encoder.nextChunk()) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return allChunks(new StoreDeltaEncoder(delta));
 }
 
 /**
@@ -108,11 +101,7 @@ function writeSize({ key, write }: StoreDelta['writes'][number]): number {
 
 /** decodeStoreDelta parses and validates a delta; throws CodecError on corruption. */
 export function decodeStoreDelta(data: Uint8Array): StoreDelta {
-  if (data.length < 4) throw new CodecError('store delta shorter than its checksum', 0);
-  const body = data.subarray(0, data.length - 4);
-  const expected = new DataView(data.buffer, data.byteOffset + data.length - 4, 4).getUint32(0, true);
-  if (crc32c(body) !== expected) throw new CodecError('store delta checksum mismatch', data.length - 4);
-  const r = new BinaryReader(body);
+  const r = new BinaryReader(checkedBody(data, 'store delta'));
   if (r.u32('magic') !== DELTA_MAGIC) throw new CodecError('not a kv store delta', 0);
   const version = r.u8('delta version');
   if (version !== DELTA_VERSION) throw new CodecError(`unknown store delta version ${version}`, 4);

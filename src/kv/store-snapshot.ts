@@ -31,7 +31,17 @@ export function encodeStoreSnapshot(store: MvccStore): Uint8Array {
 }
 
 export function encodeStoreState(state: StoreState): Uint8Array {
-  const encoder = new StoreSnapshotEncoder(state);
+  return allChunks(new StoreSnapshotEncoder(state));
+}
+
+/** ChunkEncoder is an encoder that knows its total size and hands out its bytes in chunks. */
+export interface ChunkEncoder {
+  readonly size: number;
+  nextChunk(bytesMax?: number): Uint8Array | undefined;
+}
+
+/** allChunks returns all of an encoder's bytes at once. */
+export function allChunks(encoder: ChunkEncoder): Uint8Array {
   const out = new Uint8Array(encoder.size);
   let at = 0;
   for (let chunk = encoder.nextChunk(); chunk !== undefined; chunk = encoder.nextChunk()) {
@@ -39,6 +49,18 @@ export function encodeStoreState(state: StoreState): Uint8Array {
     at += chunk.length;
   }
   return out;
+}
+
+/**
+ * checkedBody returns `data` without its trailing u32 CRC-32C, after checking it (what the
+ * snapshot and delta formats end with); throws CodecError naming `what`.
+ */
+export function checkedBody(data: Uint8Array, what: string): Uint8Array {
+  if (data.length < 4) throw new CodecError(`${what} shorter than its checksum`, 0);
+  const body = data.subarray(0, data.length - 4);
+  const expected = new DataView(data.buffer, data.byteOffset + data.length - 4, 4).getUint32(0, true);
+  if (crc32c(body) !== expected) throw new CodecError(`${what} checksum mismatch`, data.length - 4);
+  return body;
 }
 
 /**
@@ -251,11 +273,7 @@ const LIVE_BYTES = 8 + 8 + 4 + 8;
 
 /** decodeStoreState parses and validates a snapshot; throws CodecError on corruption. */
 export function decodeStoreState(data: Uint8Array): StoreState {
-  if (data.length < 4) throw new CodecError('store snapshot shorter than its checksum', 0);
-  const body = data.subarray(0, data.length - 4);
-  const expected = new DataView(data.buffer, data.byteOffset + data.length - 4, 4).getUint32(0, true);
-  if (crc32c(body) !== expected) throw new CodecError('store snapshot checksum mismatch', data.length - 4);
-  const r = new BinaryReader(body);
+  const r = new BinaryReader(checkedBody(data, 'store snapshot'));
   if (r.u32('magic') !== MAGIC) throw new CodecError('not a kv store snapshot', 0);
   const version = r.u8('snapshot version');
   if (!STORE_SNAPSHOT_VERSIONS_READABLE.includes(version)) throw new CodecError(`unknown store snapshot version ${version}`, 4);
