@@ -68,9 +68,25 @@ export const SIM_DEFAULTS = {
   livenessElectionsMax: 50,
   /** removedShutdownElections: a node that applied its own removal stops this many election timeouts later. */
   removedShutdownElections: 2,
-  /** settleTicksPerEntryBehind extends the settle bound per entry the furthest member is behind. */
+  /** settleTicksPerEntryBehind extends the settle bound per entry the furthest member is behind (at least; see catchUpTicksPerEntry). */
   settleTicksPerEntryBehind: 4,
 } as const;
+
+/**
+ * catchUpTicksPerEntry is how many ticks the liveness and settle bounds allow per entry a member
+ * is behind: on a one-entry, one-in-flight pipeline each entry costs a round trip, so twice this
+ * network's slow round trip (the longest regular delay plus the expected long delay each way,
+ * plus a heartbeat for a lost message's resend), divided by the chance that both messages arrive;
+ * never less than SIM_DEFAULTS.settleTicksPerEntryBehind. With 1..20-step delays, 5 % long
+ * delays of 150 steps and 5 % loss it is 15 ticks: such a member was seen catching up at 9.
+ */
+export function catchUpTicksPerEntry(p: SimParams): number {
+  const n = p.network;
+  const oneWaySteps = n.delayStepsMax + n.longDelayRate * n.longDelayStepsMax;
+  const roundTripSteps = 2 * oneWaySteps + p.raft.heartbeatTicks * SIM_DEFAULTS.stepsPerTick;
+  const delivered = (1 - n.dropRate) ** 2;
+  return Math.max(SIM_DEFAULTS.settleTicksPerEntryBehind, Math.ceil((2 * roundTripSteps) / delivered / SIM_DEFAULTS.stepsPerTick));
+}
 
 /** FaultRates are per-tick chances of fault events (0..1), drawn from the seed. */
 export interface FaultRates {

@@ -4,7 +4,7 @@ import { SafetyChecker, SimFailure, termOrUndefined } from './checkers.js';
 import { decommissionRemoved, healForLiveness, injectFaults, setUpFlakyLinks, setUpLinkMode, strayMessage } from './faults.js';
 import { SimNetwork } from './network.js';
 import {
-  LinkMode, SIM_DEFAULTS, Scenario, describeParams, drawParams,
+  LinkMode, SIM_DEFAULTS, Scenario, catchUpTicksPerEntry, describeParams, drawParams,
   type LinkMode as LinkModeT, type SimOptions, type SimParams,
 } from './params.js';
 import { isMember, SimNode, type HostServices } from './sim-node.js';
@@ -148,7 +148,7 @@ export class Simulation implements World {
     }
     const lag = Math.max(0, lastMax - Math.min(commitMin, lastMax));
     const livenessTicksMax = Math.max(o.livenessTicksMax, SIM_DEFAULTS.livenessElectionsMax * this.params.raft.electionTicks) +
-      SIM_DEFAULTS.settleTicksPerEntryBehind * lag;
+      catchUpTicksPerEntry(this.params) * lag;
     while (this.tick - livenessStart < livenessTicksMax) {
       const leader = currentLeader(this);
       if (leader && (probe === undefined || this.tick - probeTick > 4 * this.params.raft.electionTicks)) {
@@ -243,7 +243,7 @@ export class Simulation implements World {
     // A member far behind on a one-entry, one-in-flight pipeline needs a round trip per entry.
     let gap = 0;
     for (const n of this.liveMembers()) gap = Math.max(gap, target() - n.sm.appliedIndex);
-    const ticksMax = SIM_DEFAULTS.settleTicksMax + SIM_DEFAULTS.settleTicksPerEntryBehind * gap;
+    const ticksMax = SIM_DEFAULTS.settleTicksMax + catchUpTicksPerEntry(this.params) * gap;
     // With the whole stack, keep-alives and the leader's lessor keep writing through the settle
     // phase, so a goal that moved with them could stay out of reach of a member on a slow
     // pipeline forever: every member must reach what was acknowledged when settling began (the
