@@ -1,10 +1,9 @@
 import { BinaryReader, BinaryWriter, CodecError } from '../lib/binary.js';
-import { CRC32C_START, crc32cFinish, crc32cUpdate } from '../lib/crc32c.js';
 import { compareBytes } from './bytes.js';
 import { readCount, readI64, writeU64 } from './codec-fields.js';
 import type { KeyWrite } from './key-history.js';
 import type { StoreDelta, StoreState } from './mvcc-store.js';
-import { allChunks, checkedBody, readStoreTail, writeStoreTail } from './store-snapshot.js';
+import { SectionedEncoder, allChunks, checkedBody, encodedTail, readStoreTail } from './store-snapshot.js';
 import type { KeyValue } from './types.js';
 
 /**
@@ -35,59 +34,29 @@ export function encodeStoreDelta(delta: StoreDelta): Uint8Array {
  * state: a host writes a large delta piece by piece between other work. The delta shares the
  * store's immutable records, so the bytes do not depend on when the chunks are taken.
  */
-export class StoreDeltaEncoder {
-  /** size is the encoded delta's total length in bytes. */
-  readonly size: number;
-  private readonly tail: Uint8Array;
-  private crc = CRC32C_START;
-  /** next is the next write to encode; -1 before the header, writes.length + 1 after the tail. */
-  private next = -1;
-
-  constructor(private readonly delta: StoreDelta) {
-    const tail = new BinaryWriter(4096);
-    writeStoreTail(tail, delta);
-    this.tail = tail.finish();
-    let bytes = DELTA_HEADER_BYTES + this.tail.length + 4;
-    for (const w of delta.writes) bytes += writeSize(w);
-    this.size = bytes;
+export class StoreDeltaEncoder extends SectionedEncoder<StoreDelta['writes'][number]> {
+  constructor(delta: StoreDelta) {
+    const w = new BinaryWriter(DELTA_HEADER_BYTES);
+    w.u32(DELTA_MAGIC).u8(DELTA_VERSION).u53(delta.baseRevision).u53(delta.currentRevision).u53(delta.compactRevision);
+    w.u32(delta.writes.length);
+    super(w.finish(), delta.writes, encodedTail(delta));
   }
 
-  /** nextChunk returns the next piece (whole writes up to about `bytesMax`, at least one), then undefined. */
-  nextChunk(bytesMax = Number.POSITIVE_INFINITY): Uint8Array | undefined {
-    const writes = this.delta.writes;
-    let chunk: Uint8Array;
-    if (this.next < 0) {
-      const w = new BinaryWriter(DELTA_HEADER_BYTES);
-      w.u32(DELTA_MAGIC).u8(DELTA_VERSION).u53(this.delta.baseRevision).u53(this.delta.currentRevision).u53(this.delta.compactRevision);
-      w.u32(writes.length);
-      chunk = w.finish();
-      this.next = 0;
-    } else if (this.next < writes.length) {
-      let end = this.next;
-      let bytes = 0;
-      while (end < writes.length && (end === this.next || bytes + writeSize(writes[end]!) <= bytesMax)) bytes += writeSize(writes[end++]!);
-      const w = new BinaryWriter(bytes);
-      for (let i = this.next; i < end; i++) {
-        const { key, write } = writes[i]!;
-        w.bytes(key).u53(write.main).u32(write.sub).bool(write.kv !== null);
-        if (write.kv !== null) {
-          w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
-          writeU64(w, write.kv.lease);
-        }
+  protected itemSize(item: StoreDelta['writes'][number]): number {
+    return writeSize(item);
+  }
+
+  protected writeItems(writes: readonly StoreDelta['writes'][number][], start: number, end: number, bytes: number): Uint8Array {
+    const w = new BinaryWriter(bytes);
+    for (let i = start; i < end; i++) {
+      const { key, write } = writes[i]!;
+      w.bytes(key).u53(write.main).u32(write.sub).bool(write.kv !== null);
+      if (write.kv !== null) {
+        w.u53(write.kv.createRevision).u53(write.kv.version).bytes(write.kv.value);
+        writeU64(w, write.kv.lease);
       }
-      chunk = w.finish();
-      this.next = end;
-    } else if (this.next === writes.length) {
-      this.crc = crc32cUpdate(this.crc, this.tail);
-      const w = new BinaryWriter(this.tail.length + 4);
-      w.raw(this.tail).u32(crc32cFinish(this.crc));
-      this.next++;
-      return w.finish();
-    } else {
-      return undefined;
     }
-    this.crc = crc32cUpdate(this.crc, chunk);
-    return chunk;
+    return w.finish();
   }
 }
 

@@ -64,60 +64,56 @@ export function checkedBody(data: Uint8Array, what: string): Uint8Array {
 }
 
 /**
- * StoreSnapshotEncoder writes a captured StoreState as a series of chunks (the header, the keys a
- * group at a time, then the rest with the checksum), so that a host can write a large snapshot to
- * its file piece by piece between other work, never holding the whole of it in memory. The state
- * is immutable once exported, so the bytes do not depend on when the chunks are taken; their
- * concatenation is exactly encodeStoreState's output, whose `size` is known up front.
+ * SectionedEncoder is the chunk sequence the snapshot and delta formats share: a header, then
+ * items (keys, writes) a group at a time, then the rest of the state (`tail`) and a CRC-32C of
+ * everything before it. Subclasses give the header, each item's encoded size and how a run of
+ * items is written; the size is known up front and checked as the chunks go out.
  */
-export class StoreSnapshotEncoder {
-  /** size is the snapshot's total length in bytes. */
+export abstract class SectionedEncoder<Item> implements ChunkEncoder {
   readonly size: number;
-  /** tail is everything after the keys (leases, alarms, counters, sessions), encoded up front. */
-  private readonly tail: Uint8Array;
   private crc = CRC32C_START;
-  /** nextKey is the next key to encode; -1 before the header, keys.length + 1 after the tail. */
-  private nextKey = -1;
+  /** next is the next item to encode; -1 before the header, items.length + 1 after the tail. */
+  private next = -1;
   private written = 0;
 
-  constructor(private readonly state: StoreState) {
-    const tail = new BinaryWriter(4096);
-    writeStoreTail(tail, state);
-    this.tail = tail.finish();
-    let keyBytes = 0;
-    for (const k of state.keys) keyBytes += keySize(k);
-    this.size = HEADER_BYTES + keyBytes + this.tail.length + 4;
+  constructor(
+    private readonly header: Uint8Array,
+    private readonly items: readonly Item[],
+    private readonly tail: Uint8Array,
+  ) {
+    let bytes = header.length + tail.length + 4;
+    for (const item of items) bytes += this.itemSize(item);
+    this.size = bytes;
   }
 
+  protected abstract itemSize(item: Item): number;
+  /** writeItems encodes items [start, end), whose sizes add up to `bytes`, into one chunk. */
+  protected abstract writeItems(items: readonly Item[], start: number, end: number, bytes: number): Uint8Array;
+
   /**
-   * nextChunk returns the next piece of the snapshot: the header first, then whole keys up to
-   * about `bytesMax` per chunk (at least one key), last the tail and checksum; then undefined.
+   * nextChunk returns the next piece: the header first, then whole items up to about `bytesMax`
+   * per chunk (at least one), last the tail and checksum; then undefined.
    */
   nextChunk(bytesMax = Number.POSITIVE_INFINITY): Uint8Array | undefined {
-    const keys = this.state.keys;
+    const items = this.items;
     let chunk: Uint8Array;
-    if (this.nextKey < 0) {
-      const w = new BinaryWriter(HEADER_BYTES);
-      w.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(this.state.currentRevision).u53(this.state.compactRevision);
-      w.u32(keys.length);
-      chunk = w.finish();
-      this.nextKey = 0;
-    } else if (this.nextKey < keys.length) {
-      let end = this.nextKey;
+    if (this.next < 0) {
+      chunk = this.header;
+      this.next = 0;
+    } else if (this.next < items.length) {
+      let end = this.next;
       let bytes = 0;
-      while (end < keys.length && (end === this.nextKey || bytes + keySize(keys[end]!) <= bytesMax)) bytes += keySize(keys[end++]!);
-      const w = new KeySectionWriter(bytes);
-      for (let i = this.nextKey; i < end; i++) w.writeKey(keys[i]!);
-      assert(w.length === bytes, 'key sizes computed up front');
-      chunk = w.out;
-      this.nextKey = end;
-    } else if (this.nextKey === keys.length) {
+      while (end < items.length && (end === this.next || bytes + this.itemSize(items[end]!) <= bytesMax)) bytes += this.itemSize(items[end++]!);
+      chunk = this.writeItems(items, this.next, end, bytes);
+      assert(chunk.length === bytes, 'item sizes computed up front');
+      this.next = end;
+    } else if (this.next === items.length) {
       this.crc = crc32cUpdate(this.crc, this.tail);
       const w = new BinaryWriter(this.tail.length + 4);
       w.raw(this.tail).u32(crc32cFinish(this.crc));
-      this.nextKey++;
+      this.next++;
       this.written += this.tail.length + 4;
-      assert(this.written === this.size, 'store snapshot size computed up front');
+      assert(this.written === this.size, 'encoded size computed up front');
       return w.finish();
     } else {
       return undefined;
@@ -125,6 +121,39 @@ export class StoreSnapshotEncoder {
     this.crc = crc32cUpdate(this.crc, chunk);
     this.written += chunk.length;
     return chunk;
+  }
+}
+
+/** encodedTail encodes the rest of the state (writeStoreTail) on its own. */
+export function encodedTail(state: StoreTail): Uint8Array {
+  const tail = new BinaryWriter(4096);
+  writeStoreTail(tail, state);
+  return tail.finish();
+}
+
+/**
+ * StoreSnapshotEncoder writes a captured StoreState as a series of chunks (the header, the keys a
+ * group at a time, then the rest with the checksum), so that a host can write a large snapshot to
+ * its file piece by piece between other work, never holding the whole of it in memory. The state
+ * is immutable once exported, so the bytes do not depend on when the chunks are taken; their
+ * concatenation is exactly encodeStoreState's output, whose `size` is known up front.
+ */
+export class StoreSnapshotEncoder extends SectionedEncoder<StoreState['keys'][number]> {
+  constructor(state: StoreState) {
+    const w = new BinaryWriter(HEADER_BYTES);
+    w.u32(MAGIC).u8(STORE_SNAPSHOT_VERSION).u53(state.currentRevision).u53(state.compactRevision);
+    w.u32(state.keys.length);
+    super(w.finish(), state.keys, encodedTail(state));
+  }
+
+  protected itemSize(k: StoreState['keys'][number]): number {
+    return keySize(k);
+  }
+
+  protected writeItems(keys: readonly StoreState['keys'][number][], start: number, end: number, bytes: number): Uint8Array {
+    const w = new KeySectionWriter(bytes);
+    for (let i = start; i < end; i++) w.writeKey(keys[i]!);
+    return w.out;
   }
 }
 
