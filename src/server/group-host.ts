@@ -59,6 +59,8 @@ export interface GroupHostLimits {
    * (a single stall is seen only once it is over; see watchStalls).
    */
   readonly loopStallWindowMs: number;
+  /** applyDuringWriteBytesMax bounds the entry bytes applied in one turn while a write is in flight. */
+  readonly applyDuringWriteBytesMax: number;
 }
 
 export const GROUP_HOST_DEFAULTS: GroupHostLimits = {
@@ -69,6 +71,7 @@ export const GROUP_HOST_DEFAULTS: GroupHostLimits = {
   snapshotCatchUpEntries: 5_000,
   stallBoundMs: 1_000,
   loopStallWindowMs: 5_000,
+  applyDuringWriteBytesMax: 4 * 1024 * 1024,
 };
 
 interface PendingProposal<R> {
@@ -104,6 +107,8 @@ export interface GroupHostStats {
   commitNoticesDeferred: number;
   /** commitNoticesSuperseded counts those never sent: a later append to the follower carried the commit. */
   commitNoticesSuperseded: number;
+  /** appliedDuringWrite counts entries applied while a write of this member's was in flight. */
+  appliedDuringWrite: number;
 }
 
 /**
@@ -118,7 +123,7 @@ export class GroupHost<R> {
   readonly stats: GroupHostStats = {
     readies: 0, persistedEntries: 0, syncs: 0, proposalBatches: 0, readRounds: 0,
     lastSyncMs: 0, maxSyncMs: 0, snapshots: 0, leaderTransfersForStall: 0, loopStallsTolerated: 0,
-    commitNoticesDeferred: 0, commitNoticesSuperseded: 0,
+    commitNoticesDeferred: 0, commitNoticesSuperseded: 0, appliedDuringWrite: 0,
   };
   /** heldNotices: per follower, the leader's latest append without entries not yet sent (see send). */
   private readonly heldNotices = new IdTable<MsgApp>();
@@ -157,6 +162,8 @@ export class GroupHost<R> {
   /** snapshotOffset: this voter's shift of the snapshot schedule (see snapshotDue); undefined until computed. */
   private snapshotOffset: number | undefined = undefined;
   private persistStartedMs = 0;
+  /** writingThrough: while a Ready is written, the last log index handed to the storage (0: none). */
+  private writingThrough: LogIndex = 0;
   private stallTransferRequested = false;
   /** lastLoopStallMs: when this leader last saw its event loop lag past the bound. */
   private lastLoopStallMs = Number.NEGATIVE_INFINITY;
@@ -383,6 +390,7 @@ export class GroupHost<R> {
     if (this.inReady) {
       // A leader replicates while its own write is in flight.
       this.send(this.node.takeLeaderMessages());
+      this.applyCommittedDuringWrite();
       return;
     }
     if (!this.node.hasReady()) return;
@@ -424,6 +432,10 @@ export class GroupHost<R> {
       this.applyEntries(rd.committedEntries.slice(0, early));
       this.releaseReads();
     }
+    // While this Ready is written, entries that commit meanwhile (a quorum's acknowledgement
+    // arriving) may be applied up to the last entry handed to the storage (see
+    // applyCommittedDuringWrite); never while a snapshot is being installed.
+    this.writingThrough = rd.snapshot ? 0 : Math.max(this.storage.lastIndex(), rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : 0);
     if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
       const started = this.now();
       this.persistStartedMs = started;
@@ -437,6 +449,7 @@ export class GroupHost<R> {
         if (took > this.stats.maxSyncMs) this.stats.maxSyncMs = took;
       }
     }
+    this.writingThrough = 0;
     if (this.stopped) return;
     if (!leader) {
       this.send(rd.messages);
@@ -643,8 +656,36 @@ export class GroupHost<R> {
     this.logger.info('applied snapshot', { group: this.groupId, index, term: snapshot.metadata.term });
   }
 
+  /**
+   * applyCommittedDuringWrite applies the entries that became committed while this member's
+   * write of a Ready is in flight, without waiting for that write (and its fdatasync) to finish:
+   * the next Ready would otherwise hold them for the length of one write, and the tail of the
+   * disk's fdatasync latency would reach every request committed meanwhile. Committed means
+   * durable on a quorum (a leader counts its own copy only once written, a follower commits only
+   * what matches the leader's log), so answering is safe whether or not this member's copy is
+   * durable yet (Raft thesis §10.2.1). Only entries up to the last one handed to the storage are
+   * applied, so a snapshot taken after the write never covers an entry the WAL does not hold;
+   * a configuration change is left to the Ready (it changes what the Raft core counts), and so is
+   * everything after it. The next Ready's committed entries skip what was applied here.
+   */
+  private applyCommittedDuringWrite(): void {
+    const log = this.node.raft.raftLog;
+    // Not across a snapshot received meanwhile (the log now starts after it): the Ready installs it.
+    if (log.unstable.snapshot !== undefined || this.appliedIndex + 1 < log.firstIndex()) return;
+    const through = Math.min(log.committed, this.writingThrough);
+    if (through <= this.appliedIndex) return;
+    const entries = log.slice(this.appliedIndex + 1, through + 1, this.limits.applyDuringWriteBytesMax);
+    let count = 0;
+    while (count < entries.length && entries[count]!.type === EntryType.Normal) count++;
+    if (count === 0) return;
+    this.stats.appliedDuringWrite += count;
+    this.applyEntries(count === entries.length ? entries : entries.slice(0, count));
+    this.releaseReads();
+  }
+
   private applyEntries(entries: readonly Entry[]): void {
     for (const e of entries) {
+      if (e.index <= this.appliedIndex) continue; // applied while the write of an earlier Ready was in flight
       const expected = this.pendingByIndex.get(e.index);
       let appliedId: ProposalId | undefined;
       if (e.type === EntryType.ConfChange) {

@@ -30,6 +30,7 @@ export function registerMemberMetrics(registry: Registry, group: GroupHost<unkno
   gauge('concord_server_snapshots_total', 'Snapshots taken by this member.', () => group.stats.snapshots);
   gauge('concord_server_stall_transfers_total', 'Leadership transfers started because this leader stalled.', () => group.stats.leaderTransfersForStall);
   gauge('concord_raft_commit_notices_deferred_total', 'Leader appends without entries (commit notices) held back one loop iteration.', () => group.stats.commitNoticesDeferred);
+  gauge('concord_server_applied_during_write_total', 'Entries applied while a write of this member was in flight (committed by a quorum meanwhile).', () => group.stats.appliedDuringWrite);
   gauge('concord_raft_commit_notices_superseded_total', 'Held commit notices never sent: a later append to the follower carried the commit.', () => group.stats.commitNoticesSuperseded);
   gauge('concord_server_loop_stalls_tolerated_total', 'Single event-loop stalls of this leader past the bound that did not move leadership.', () => group.stats.loopStallsTolerated);
   if (peers === undefined) return;

@@ -197,3 +197,20 @@ test('disk storage: linked snapshots reopen as a chain; a crash before a link\'s
     await reopened.close();
   });
 });
+
+test('disk storage: a snapshot above the durable commit index reopens with the commit at the snapshot', async () => {
+  // A member may apply entries committed by a quorum while its own write is in flight and then
+  // snapshot them before a hard state recording that commit is written (GroupHost).
+  await withTempDir(async (dir) => {
+    const fs = new NodeFileSystem();
+    const { storage } = await DiskStorage.open(dir, fs, options);
+    await storage.persistReady({ entries: makeEntries(1, 10, 1), hardState: { term: 1, vote: 1 as NodeId, commit: 5 } }, true);
+    await storage.createSnapshot(8, CONF, new Uint8Array([8]));
+    await storage.close();
+    const { storage: reopened } = await DiskStorage.open(dir, fs, options);
+    assert.deepEqual(reopened.initialState().hardState, { term: 1, vote: 1, commit: 8 });
+    assert.equal(reopened.snapshot().metadata.index, 8);
+    assert.equal(describeLog(reopened.entries(9, 11, Infinity)), describeLog(makeEntries(9, 10, 1)));
+    await reopened.close();
+  });
+});

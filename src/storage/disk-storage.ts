@@ -101,7 +101,11 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
       const memory = MemoryStorage.withConf(snapshot.metadata.confState);
       if (marker.index > 0) memory.applySnapshot(withoutData(snapshot));
       memory.append(recovery.entries);
-      memory.setHardState(recovery.hardState);
+      // A snapshot holds only committed entries, but it may be taken before a hard state
+      // recording that commit is durable (entries applied while a write was in flight, see
+      // GroupHost.applyCommittedDuringWrite): the commit index restarts at least at the snapshot.
+      const hardState = recovery.hardState.commit < marker.index ? { ...recovery.hardState, commit: marker.index } : recovery.hardState;
+      memory.setHardState(hardState);
       logger.info('opened group storage', {
         dir, snapshotIndex: marker.index, firstIndex: memory.firstIndex(), lastIndex: memory.lastIndex(), created: recovery.created,
       });

@@ -200,7 +200,68 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
     }
   });
 
-  test('a failed fsync is fatal for the member: waiting and later requests fail, nothing is acknowledged', async () => {
+  test('entries committed by a quorum are applied and answered while the member\'s own fsync is still held', async () => {
+    const gates = new Map<NodeId, StallingFileSystem>();
+    const cluster = await InProcessCluster.start({
+      members: 3, groups: [1], tickMs: 20, electionTicks: 50,
+      // No leadership hand-over for the held fsync: this test holds it on purpose.
+      limits: { stallBoundMs: 60_000 },
+      fileSystem: (id) => {
+        const fsys = new StallingFileSystem(new NodeFileSystem());
+        gates.set(id, fsys);
+        return fsys;
+      },
+    });
+    try {
+      const leader = await cluster.leaderOf(1);
+      const group = leader.groups.get(1)!.group;
+      const [follower, other] = cluster.members.filter((m) => m !== leader);
+      await group.propose(encodePut('before', text.encode('x')));
+      await waitUntil(() => cluster.members.every((m) => m.groups.get(1)!.group.applied() >= group.applied()));
+
+      // The leader's own write is held: the two followers' copies make the entry committed, and
+      // the leader answers without waiting for its fdatasync.
+      gates.get(leader.id)!.stall();
+      const appliedBefore = group.stats.appliedDuringWrite;
+      const answer = await Promise.race([
+        group.propose(encodePut('leader-held', text.encode('y'))),
+        new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 5_000)),
+      ]);
+      assert.notEqual(answer, 'held', 'the proposal was answered while the leader\'s fsync was held');
+      assert.ok(group.stats.appliedDuringWrite > appliedBefore, 'applied during the write');
+      assert.deepEqual(leader.groups.get(1)!.store.get('leader-held')?.value, text.encode('y'));
+      gates.get(leader.id)!.release();
+
+      // A follower's write is held: the leader and the other follower commit, and the held
+      // follower applies the entry once it hears the commit index, before its own fsync ends.
+      await waitUntil(() => cluster.members.every((m) => m.groups.get(1)!.group.applied() >= group.applied()));
+      gates.get(follower!.id)!.stall();
+      await group.propose(encodePut('follower-held', text.encode('z')));
+      await waitUntil(() => follower!.groups.get(1)!.store.get('follower-held') !== undefined, 5_000);
+      assert.ok(follower!.groups.get(1)!.group.stats.appliedDuringWrite > 0);
+      gates.get(follower!.id)!.release();
+
+      await group.propose(encodePut('after', text.encode('w')));
+      await waitUntil(() => cluster.members.every((m) => m.groups.get(1)!.store.get('after') !== undefined));
+      assert.equal(cluster.members.flatMap((m) => m.fatal).length, 0);
+    } finally {
+      for (const g of gates.values()) g.release();
+      await cluster.stop({ keepDir: true });
+    }
+    // What was answered early is durable: every member restarted from its disk has it.
+    const restarted = await InProcessCluster.start({ members: 3, groups: [1], tickMs: 20, electionTicks: 50, dir: cluster.dir });
+    try {
+      await restarted.leaderOf(1);
+      await waitUntil(() => restarted.members.every((m) => m.groups.get(1)!.store.get('after') !== undefined));
+      for (const m of restarted.members) {
+        for (const key of ['leader-held', 'follower-held']) assert.ok(m.groups.get(1)!.store.get(key) !== undefined, `member ${m.id} has ${key}`);
+      }
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  test('a failed fsync is fatal for the member: waiting and later requests fail, nothing not committed is acknowledged', async () => {
     const faulty = new Map<NodeId, FaultyFileSystem>();
     const cluster = await InProcessCluster.start({
       members: 3, groups: [1],
@@ -215,8 +276,20 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
       const group = leader.groups.get(1)!.group;
       await group.propose(encodePut('ok', text.encode('1')));
       faulty.get(leader.id)!.schedule({ kind: 'fsync-error' });
-      await assert.rejects(group.propose(encodePut('doomed', text.encode('2'))), (error: unknown) =>
-        error instanceof ConcordError && error.code === ErrorCode.Stopped);
+      // The entry's answer fails with the member, unless both followers' copies committed it
+      // (and the leader applied it) before its own fdatasync failed: then it is answered, and
+      // it must be on the followers.
+      const outcome = await group.propose(encodePut('doomed', text.encode('2'))).then(
+        () => 'answered' as const,
+        (error: unknown) => {
+          assert.ok(error instanceof ConcordError && error.code === ErrorCode.Stopped, `unexpected ${String(error)}`);
+          return 'failed' as const;
+        });
+      if (outcome === 'answered') {
+        const followers = cluster.members.filter((m) => m !== leader);
+        await waitUntil(() => followers.every((m) => m.groups.get(1)!.store.get('doomed') !== undefined));
+        await waitUntil(() => leader.fatal.length > 0);
+      }
       assert.equal(leader.fatal.length, 1, 'onFatal was called once');
       assert.match(leader.fatal[0]!.message, /EIO|fsync|WAL/i);
       await assert.rejects(group.propose(encodePut('later', text.encode('3'))), ConcordError);

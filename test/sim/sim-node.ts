@@ -1,7 +1,7 @@
 import { Xoshiro128 } from '../../src/lib/prng.js';
 import {
   EntryType, RawNode, Role, SnapshotStatus, decodeConfChange, describeReady,
-  type ConfState, type LogIndex, type Message, type NodeId, type RaftConfig, type ReadState, type Ready,
+  type ConfState, type Entry, type LogIndex, type Message, type NodeId, type RaftConfig, type ReadState, type Ready,
   type Role as RoleT, type Term,
 } from '../../src/raft/index.js';
 import { SimFailure, type SafetyChecker } from './checkers.js';
@@ -103,6 +103,8 @@ export class SimNode {
   /** restartAtTick is when a crashed node comes back (undefined: up, or kept down). */
   restartAtTick: number | undefined;
   private pendingReads: ReadState[] = [];
+  /** appliedDuringWriteThrough: the last entry applied while a write was in flight (the next Ready's committed entries skip it). */
+  private appliedDuringWriteThrough: LogIndex = 0;
   /** skipThrough: committed entries up to here are already in the restored state machine. */
   private skipThrough: LogIndex = 0;
   readiesHandled = 0;
@@ -145,6 +147,7 @@ export class SimNode {
     const replayConf: ConfState[] = [];
     const sm = this.newStateMachine();
     this.skipThrough = 0;
+    this.appliedDuringWriteThrough = 0;
     if (this.checkpointApplied && cp !== undefined && cp.index >= snap.metadata.index && cp.index > 0) {
       sm.restore(cp.index, cp.values.slice(0, cp.valuesLength));
       applied = cp.index;
@@ -160,6 +163,12 @@ export class SimNode {
       else this.skipThrough = snap.metadata.index;
     }
     this.sm = sm;
+    // Entries applied while a write was in flight can be checkpointed (or snapshotted) before a
+    // hard state recording their commit is durable; they were committed, so the commit index
+    // restarts at least there (DiskStorage.open does the same for a snapshot).
+    const durableHs = storage.initialState().hardState;
+    const appliedFloor = Math.max(applied, snap.metadata.index);
+    if (durableHs.commit < appliedFloor) storage.setHardState({ ...durableHs, commit: appliedFloor });
     const hs = storage.initialState().hardState;
     this.term = hs.term;
     this.commit = hs.commit;
@@ -242,7 +251,10 @@ export class SimNode {
       const raw = this.raw;
       if (!raw) return;
       if (this.inFlight) {
-        if (this.host.step() < this.inFlight.doneAtStep) return;
+        if (this.host.step() < this.inFlight.doneAtStep) {
+          this.applyCommittedDuringWrite(raw, this.inFlight);
+          return;
+        }
         this.finishReady(raw, this.inFlight);
         continue;
       }
@@ -332,6 +344,7 @@ export class SimNode {
     }
     for (const e of rd.committedEntries) {
       if (e.index <= this.skipThrough && e.index <= this.sm.appliedIndex) continue;
+      if (e.index <= this.sm.appliedIndex && e.index <= this.appliedDuringWriteThrough) continue;
       const before = this.sm.appliedIndex;
       if (e.type === EntryType.ConfChange) {
         checker.onApplied(this.id, e, before, undefined);
@@ -352,11 +365,7 @@ export class SimNode {
         checker.onApplied(this.id, e, before, undefined);
         this.sm.applyEmpty(e.index);
       } else {
-        const value = decodeValue(e.data);
-        checker.onApplied(this.id, e, before, value);
-        this.sm.applyValue(e.index, value);
-        if (this.host.isProposer(value, this.id, this.incarnation)) checker.onAcknowledged(value, e.index);
-        this.host.onValueApplied?.(this, value);
+        this.applyValueEntry(e, before);
       }
     }
     if (this.sm.appliedIndex >= this.knownConfIndex) {
@@ -381,6 +390,49 @@ export class SimNode {
     }
   }
 
+  private applyValueEntry(e: Entry, before: LogIndex): void {
+    const { checker } = this.host;
+    const value = decodeValue(e.data);
+    checker.onApplied(this.id, e, before, value);
+    this.sm.applyValue(e.index, value);
+    if (this.host.isProposer(value, this.id, this.incarnation)) checker.onAcknowledged(value, e.index);
+    this.host.onValueApplied?.(this, value);
+  }
+
+  /**
+   * applyCommittedDuringWrite is what the member's GroupHost does while a Ready's write is in
+   * flight: entries committed meanwhile (durable on a quorum) are applied, and their proposers
+   * answered, before this node's own fsync completes, up to the last entry handed to the disk
+   * and stopping at a configuration change. The checkers then judge that acknowledgements given
+   * before the local fsync survive crashes.
+   */
+  private applyCommittedDuringWrite(raw: RawNode, f: InFlightReady): void {
+    const log = raw.raft.raftLog;
+    // Not across a snapshot: one being written, or one received meanwhile (the log now starts after it).
+    if (f.rd.snapshot || log.unstable.snapshot !== undefined || this.sm.appliedIndex + 1 < log.firstIndex()) return;
+    const through = Math.min(log.committed, this.disk.live.lastIndex());
+    if (through <= this.sm.appliedIndex) return;
+    // The core's commit index is ahead of the last Ready's hard state: what is applied here is
+    // known committed (up to `through`, which the disk holds).
+    this.commit = Math.max(this.commit, through);
+    this.host.checker.onCommitObserved({ term: raw.raft.term, vote: raw.raft.vote, commit: through });
+    for (const e of log.slice(this.sm.appliedIndex + 1, through + 1, Number.POSITIVE_INFINITY)) {
+      if (e.type === EntryType.ConfChange) break;
+      const before = this.sm.appliedIndex;
+      if (e.data.byteLength === 0) {
+        this.host.checker.onApplied(this.id, e, before, undefined);
+        this.sm.applyEmpty(e.index);
+      } else {
+        this.applyValueEntry(e, before);
+      }
+      this.appliedDuringWriteThrough = e.index;
+      this.host.reach('applied-during-write');
+    }
+    this.host.trace.add(`n${this.id} applied through ${this.sm.appliedIndex} while its write is in flight`);
+    this.serveReads();
+    this.host.checker.onIndexes(this.id, this.sm.appliedIndex, this.commit, this.disk.live.lastIndex());
+  }
+
   /** noteRemoval records the first committed entry that took this node out of the configuration. */
   private noteRemoval(index: LogIndex): void {
     if (this.removedAtIndex === 0 || index < this.removedAtIndex) this.removedAtIndex = index;
@@ -403,7 +455,7 @@ export class SimNode {
     if (rd.committedEntries.length > 0) {
       const first = rd.committedEntries[0]!.index;
       const base = rd.snapshot ? rd.snapshot.metadata.index : this.sm.appliedIndex;
-      if (first !== base + 1 && !(first <= this.skipThrough + 1)) {
+      if (first !== base + 1 && !(first <= this.skipThrough + 1) && !(first <= this.appliedDuringWriteThrough + 1)) {
         throw new SimFailure('host-contract', `node ${this.id}: committed entries start at ${first}, applied is ${base}`);
       }
     }

@@ -32,6 +32,7 @@ export const RARE_PATHS = [
   'crash-mid-ready', 'slow-fsync-ready', 'read-served', 'restart-from-checkpoint', 'restart-from-snapshot',
   'timeout-now-delivered', 'leader-stepped-down', 'proposal-forwarded', 'read-forwarded', 'log-truncated',
   'one-way-partition', 'clog', 'message-duplicated', 'removed-node-shut-down', 'stray-message',
+  'applied-during-write',
 ] as const;
 export type RarePath = (typeof RARE_PATHS)[number];
 
