@@ -432,14 +432,20 @@ export class GroupHost<R> {
       this.applyEntries(rd.committedEntries.slice(0, early));
       this.releaseReads();
     }
-    // While this Ready is written, entries that commit meanwhile (a quorum's acknowledgement
-    // arriving) may be applied up to the last entry handed to the storage (see
-    // applyCommittedDuringWrite); never while a snapshot is being installed.
+    // While this Ready is written, its committed entries that are not durable here yet, and
+    // entries that commit meanwhile (a quorum's acknowledgements arriving), are applied up to the
+    // last entry handed to the storage (see applyCommittedDuringWrite); never while a snapshot
+    // is being installed.
     this.writingThrough = rd.snapshot ? 0 : Math.max(this.storage.lastIndex(), rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : 0);
     if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
       const started = this.now();
       this.persistStartedMs = started;
-      await this.storage.persistReady(rd, rd.mustSync);
+      const written = this.storage.persistReady(rd, rd.mustSync);
+      try {
+        this.applyCommittedDuringWrite();
+      } finally {
+        await written;
+      }
       this.persistStartedMs = 0;
       const took = this.now() - started;
       this.stats.persistedEntries += rd.entries.length;
