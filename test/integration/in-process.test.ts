@@ -91,16 +91,7 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
   });
 
   test('a leader whose fsync stalls hands leadership to a caught-up follower', async () => {
-    const gates = new Map<NodeId, StallingFileSystem>();
-    const cluster = await InProcessCluster.start({
-      members: 3, groups: [1], tickMs: 20, electionTicks: 50,
-      limits: { stallBoundMs: 300 },
-      fileSystem: (id) => {
-        const fsys = new StallingFileSystem(new NodeFileSystem());
-        gates.set(id, fsys);
-        return fsys;
-      },
-    });
+    const { cluster, gates } = await startWithStallingDisks(300);
     try {
       const leader = await cluster.leaderOf(1);
       const group = leader.groups.get(1)!.group;
@@ -201,17 +192,8 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
   });
 
   test('entries committed by a quorum are applied and answered while the member\'s own fsync is still held', async () => {
-    const gates = new Map<NodeId, StallingFileSystem>();
-    const cluster = await InProcessCluster.start({
-      members: 3, groups: [1], tickMs: 20, electionTicks: 50,
-      // No leadership hand-over for the held fsync: this test holds it on purpose.
-      limits: { stallBoundMs: 60_000 },
-      fileSystem: (id) => {
-        const fsys = new StallingFileSystem(new NodeFileSystem());
-        gates.set(id, fsys);
-        return fsys;
-      },
-    });
+    // No leadership hand-over for the held fsync: this test holds it on purpose.
+    const { cluster, gates } = await startWithStallingDisks(60_000);
     try {
       const leader = await cluster.leaderOf(1);
       const group = leader.groups.get(1)!.group;
@@ -298,6 +280,21 @@ describe('members hosting several Raft groups over real TCP and real disks', { c
     }
   });
 });
+
+/** startWithStallingDisks starts 3 members of group 1 whose fdatasyncs can be held (see StallingFileSystem). */
+async function startWithStallingDisks(stallBoundMs: number): Promise<{ cluster: InProcessCluster; gates: Map<NodeId, StallingFileSystem> }> {
+  const gates = new Map<NodeId, StallingFileSystem>();
+  const cluster = await InProcessCluster.start({
+    members: 3, groups: [1], tickMs: 20, electionTicks: 50,
+    limits: { stallBoundMs },
+    fileSystem: (id) => {
+      const fsys = new StallingFileSystem(new NodeFileSystem());
+      gates.set(id, fsys);
+      return fsys;
+    },
+  });
+  return { cluster, gates };
+}
 
 /** StallingFileSystem passes through, except that datasync can be held until released. */
 class StallingFileSystem implements FileSystem {
