@@ -7,8 +7,12 @@ import { snapshotChainParts } from '../storage/snapshot-chain.js';
 import type { SnapshotRef, SnapshotStream } from '../storage/snapshot-store.js';
 import type { StateMachine } from './state-machine.js';
 
-/** SNAPSHOT_CHUNK_BYTES is about how much of a snapshot snapshotStream encodes per event-loop turn (a 256 KiB chunk is ≈ 1 ms of work). */
-const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+/**
+ * SNAPSHOT_CHUNK_BYTES is about how much of a snapshot snapshotStream encodes per event-loop turn:
+ * a 64 KiB chunk is ≈ 0.25 ms of work, so requests served between chunks wait that long at most
+ * (256 KiB chunks measured a higher put-256 p99; docs/performance.md).
+ */
+const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 
 /** SNAPSHOT_CHAIN_LENGTH_MAX: after this many deltas in a row the next snapshot is whole again. */
 const SNAPSHOT_CHAIN_LENGTH_MAX = 16;
@@ -94,7 +98,7 @@ export class KvStateMachine implements StateMachine<KvApplyResult> {
 
   /**
    * snapshotStream captures the state now (as of the last applied index) and returns its size and
-   * its bytes in chunks of about 256 KiB, one per event-loop turn, so that a large store neither
+   * its bytes in chunks of about 64 KiB, one per event-loop turn, so that a large store neither
    * blocks the loop (a leader blocked for a second hands its leadership over) nor is ever held
    * serialized in memory at once. Applies may go on meanwhile: the captured state does not change.
    *
