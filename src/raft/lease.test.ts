@@ -272,3 +272,27 @@ test('lease: a follower or a deposed leader has no lease', () => {
   assert.equal(net.host(1).node.raft.role, 'follower');
   assert.equal(net.host(1).node.raft.leaseValid(), false);
 });
+
+test('lease: a follower that may have acknowledged the lease does not campaign on request until it has run out', () => {
+  const net = elect(lease);
+  readWithRound(net, 'a');
+  const follower = net.host(2).node;
+  const term = follower.raft.term;
+  follower.campaign();
+  assert.equal(follower.raft.role, 'follower', 'refused: it heard from the leader within the election timeout');
+  assert.equal(follower.raft.term, term);
+  assert.equal(follower.hasReady(), false, 'no vote request, no state change');
+  // Cut off from the leader for a minimum election timeout, its lease is over: it campaigns,
+  // on its own timer or on request.
+  for (let k = 0; k < ELECTION_TICKS; k++) net.tickIsolated(2);
+  if (follower.raft.role === 'follower') follower.campaign();
+  assert.notEqual(follower.raft.role, 'follower');
+});
+
+test('lease: without lease reads a requested campaign starts at once', () => {
+  const net = elect({ readOnlyOption: 'safe' });
+  readWithRound(net, 'a');
+  const follower = net.host(2).node;
+  follower.campaign();
+  assert.notEqual(follower.raft.role, 'follower');
+});

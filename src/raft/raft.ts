@@ -240,6 +240,37 @@ export class Raft {
     this.campaign(campaign === 'election' && this.config.preVote ? 'pre-election' : campaign);
   }
 
+  /**
+   * requestCampaign is an election the host asks for (RawNode.campaign). With lease reads, a
+   * follower that heard from its leader less than an election timeout ago may have acknowledged
+   * that leader's lease, on which the leader answers reads without a round trip: were it to vote
+   * for itself now, it and the nodes that stopped hearing from the leader could elect a new one
+   * while the old one still answers reads from its lease, and those reads would miss the new
+   * leader's writes. So it refuses, as it refuses other candidates' votes (step), until the lease
+   * it may have granted has run out; the election timer campaigns after that, and a leadership
+   * transfer moves a live leader at once (the old leader's lease ends with the transfer).
+   */
+  requestCampaign(): void {
+    const leaseReads = this.config.leaseReads || this.readOnly.option === ReadOnlyOption.LeaseBased;
+    if (leaseReads && this.role !== Role.Leader && this.inLeaderLease()) {
+      this.logger.info('ignoring campaign: this node may have acknowledged the leader\'s lease', {
+        id: this.id, term: this.term, lead: this.lead, remainingTicks: this.config.electionTicks - this.electionElapsed,
+      });
+      return;
+    }
+    this.hup('election');
+  }
+
+  /**
+   * inLeaderLease: with CheckQuorum, this node heard from a leader (or, just restarted, may
+   * have) within the minimum election timeout, so it neither votes for another node nor
+   * campaigns without a transfer.
+   */
+  private inLeaderLease(): boolean {
+    return this.config.checkQuorum && (this.lead !== NONE || this.startupLeaseGuard) &&
+      this.electionElapsed < this.config.electionTicks;
+  }
+
   private hasUnappliedConfChanges(): boolean {
     if (this.raftLog.applied >= this.raftLog.committed) return false;
     const lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
@@ -357,9 +388,7 @@ export class Raft {
       if (m.type === 'MsgVote' || m.type === 'MsgPreVote') {
         // After a restart we do not know whether we acknowledged a leader's lease just before
         // going down, so with lease reads we honour a lease for the first election timeout.
-        const inLease = this.config.checkQuorum && (this.lead !== NONE || this.startupLeaseGuard) &&
-          this.electionElapsed < this.config.electionTicks;
-        if (!m.transfer && inLease) {
+        if (!m.transfer && this.inLeaderLease()) {
           // We heard from a live leader within the minimum election timeout: do not let a
           // (partitioned, rejoining) node disrupt it (thesis §4.2.3).
           this.logger.info('ignored vote request: lease is not expired', {

@@ -38,9 +38,12 @@ export class RawNode {
     this.raft.tick();
   }
 
-  /** campaign starts an election now (with PreVote first if enabled). */
+  /**
+   * campaign starts an election now (with PreVote first if enabled). With lease reads, a follower
+   * that heard from its leader within the election timeout ignores it (see Raft.requestCampaign).
+   */
   campaign(): void {
-    this.raft.hup('election');
+    this.raft.requestCampaign();
   }
 
   /** propose proposes one or many payloads (one batch); throws RaftError(RAFT_PROPOSAL_DROPPED) when refused. */
