@@ -49,6 +49,15 @@ test('simulator: a restarted node re-applying its bootstrap entries is not taken
   }
 });
 
+test('simulator: a member in a leader\'s lease does not campaign on request (lease-based reads)', () => {
+  // CI's random batch found this seed: a requested campaign on a follower that had acknowledged
+  // the leader's lease, and a follower cut off by a clog for longer than the election timeout,
+  // elected a new leader while the old one still answered reads from its lease (a stale read,
+  // caught by the read-index checker). run() throws on any failure.
+  const r = runSimulation({ seed: 1842553255, nodes: 3, keepFullTrace: true });
+  assert.ok((r.fullTrace ?? '').includes('campaign'), 'the run asks a node to campaign');
+});
+
 test('simulator: one seed replays to the identical trace', () => {
   const a = runSimulation({ seed: 7, nodes: 5, keepFullTrace: true });
   const b = runSimulation({ seed: 7, nodes: 5, keepFullTrace: true });
