@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { handlingQuantileMs } from './member-metrics.js';
+import { handlingQuantileMs, shareAboveMs } from './member-metrics.js';
 
 const cumulative = (pairs: Array<[number, number]>): Map<number, number> => new Map(pairs);
 
@@ -16,4 +16,12 @@ test('handlingQuantileMs interpolates inside the bucket the rank falls in', () =
 test('handlingQuantileMs is NaN without counts', () => {
   assert.ok(Number.isNaN(handlingQuantileMs(new Map(), 0.5)));
   assert.ok(Number.isNaN(handlingQuantileMs(cumulative([[0.001, 0], [Number.POSITIVE_INFINITY, 0]]), 0.99)));
+});
+
+test('shareAboveMs counts what lies above a bound the buckets have', () => {
+  const c = cumulative([[0.001, 50], [0.002, 90], [0.005, 99], [Number.POSITIVE_INFINITY, 100]]);
+  assert.equal(shareAboveMs(c, 2), 0.1);
+  assert.equal(shareAboveMs(c, 1), 0.5);
+  assert.ok(Number.isNaN(shareAboveMs(c, 3)), 'no such bound');
+  assert.ok(Number.isNaN(shareAboveMs(new Map(), 2)));
 });

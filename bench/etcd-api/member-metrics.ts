@@ -28,6 +28,12 @@ export interface BatchCounters {
    * does not serve the histogram (etcd without --metrics=extensive).
    */
   readonly unaryHandling: ReadonlyMap<number, number>;
+  /**
+   * walFsync: cumulative counts of `etcd_disk_wal_fsync_duration_seconds_bucket` by bucket bound
+   * (seconds; Infinity for +Inf). Both systems serve it; Concord's bounds are etcd's plus three
+   * below 1 ms.
+   */
+  readonly walFsync: ReadonlyMap<number, number>;
 }
 
 const NAMES = {
@@ -50,15 +56,17 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
   }
   const values = new Map<string, number>();
   const unaryHandling = new Map<number, number>();
+  const walFsync = new Map<number, number>();
+  const addBucket = (into: Map<number, number>, line: string): void => {
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le === undefined) return;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    into.set(bound, (into.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  };
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('grpc_server_handling_seconds_bucket{') && line.includes('grpc_type="unary"')) {
-      const le = /le="([^"]+)"/.exec(line)?.[1];
-      if (le !== undefined) {
-        const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
-        unaryHandling.set(bound, (unaryHandling.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-      }
-    }
+    if (line.startsWith('grpc_server_handling_seconds_bucket{') && line.includes('grpc_type="unary"')) addBucket(unaryHandling, line);
+    if (line.startsWith('etcd_disk_wal_fsync_duration_seconds_bucket{')) addBucket(walFsync, line);
     const space = line.lastIndexOf(' ');
     const name = line.slice(0, space).replace(/\{.*\}$/, '');
     values.set(name, (values.get(name) ?? 0) + Number(line.slice(space + 1)));
@@ -76,6 +84,7 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
     peerSocketWrites: pick(NAMES.peerSocketWrites),
     snapshots: pick(NAMES.snapshots),
     unaryHandling,
+    walFsync,
   };
 }
 
@@ -119,6 +128,17 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
+/**
+ * shareAboveMs is the fraction (0..1) of the observations above `boundMs`, from cumulative bucket
+ * counts that have that bound exactly; NaN without counts or without the bound.
+ */
+export function shareAboveMs(cumulative: ReadonlyMap<number, number>, boundMs: number): number {
+  const total = cumulative.get(Number.POSITIVE_INFINITY) ?? 0;
+  const atMost = cumulative.get(boundMs / 1000);
+  if (total <= 0 || atMost === undefined) return Number.NaN;
+  return (total - atMost) / total;
+}
+
 /** diffCounters is `after - before`, field by field. */
 export function diffCounters(before: BatchCounters, after: BatchCounters): BatchCounters {
   return {
@@ -129,6 +149,11 @@ export function diffCounters(before: BatchCounters, after: BatchCounters): Batch
     backendCommits: after.backendCommits - before.backendCommits,
     peerSocketWrites: after.peerSocketWrites - before.peerSocketWrites,
     snapshots: after.snapshots - before.snapshots,
-    unaryHandling: new Map([...after.unaryHandling].map(([bound, n]) => [bound, n - (before.unaryHandling.get(bound) ?? 0)])),
+    unaryHandling: diffBuckets(before.unaryHandling, after.unaryHandling),
+    walFsync: diffBuckets(before.walFsync, after.walFsync),
   };
+}
+
+function diffBuckets(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): Map<number, number> {
+  return new Map([...after].map(([bound, n]) => [bound, n - (before.get(bound) ?? 0)]));
 }

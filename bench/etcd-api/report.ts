@@ -1,6 +1,6 @@
 import { percentile } from '../fsync-floor.js';
 import type { Measured } from './closed-loop.js';
-import { handlingQuantileMs, type BatchCounters } from './member-metrics.js';
+import { handlingQuantileMs, shareAboveMs, type BatchCounters } from './member-metrics.js';
 import type { BenchTarget } from './target.js';
 import type { WorkloadSpec } from './workloads.js';
 
@@ -61,6 +61,15 @@ export interface RowResult {
     readonly serverP99Ms: number;
     /** snapshots: snapshots saved by all members during the run (a snapshot costs its member CPU for a while). */
     readonly snapshots: number;
+    /**
+     * WAL fdatasync times (etcd_disk_wal_fsync_duration_seconds) on the leader and on the
+     * followers together: p99 interpolated in its bucket, and the share above 2 ms (a bound both
+     * systems' buckets have, so the shares compare exactly).
+     */
+    readonly leaderFsyncP99Ms: number;
+    readonly leaderFsyncOver2ms: number;
+    readonly followersFsyncP99Ms: number;
+    readonly followersFsyncOver2ms: number;
   };
 }
 
@@ -115,8 +124,13 @@ function batchingOf(totalOps: number, leaderIndex: number, counters: RunCounters
   const leader = counters.perMember[leaderIndex]!;
   const sum = (pick: (c: BatchCounters) => number): number => counters.perMember.reduce((a, c) => a + pick(c), 0);
   const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
-  const handling = new Map<number, number>();
-  for (const c of counters.perMember) for (const [bound, n] of c.unaryHandling) handling.set(bound, (handling.get(bound) ?? 0) + n);
+  const merged = (pick: (c: BatchCounters) => ReadonlyMap<number, number>, members: readonly BatchCounters[]): Map<number, number> => {
+    const into = new Map<number, number>();
+    for (const c of members) for (const [bound, n] of pick(c)) into.set(bound, (into.get(bound) ?? 0) + n);
+    return into;
+  };
+  const handling = merged((c) => c.unaryHandling, counters.perMember);
+  const followersFsync = merged((c) => c.walFsync, counters.perMember.filter((_, i) => i !== leaderIndex));
   return {
     opsPerLeaderFsync: ratio(totalOps, leader.walFsyncs),
     entriesPerLeaderFsync: ratio(leader.committed, leader.walFsyncs),
@@ -127,6 +141,10 @@ function batchingOf(totalOps: number, leaderIndex: number, counters: RunCounters
     serverP50Ms: handlingQuantileMs(handling, 0.5),
     serverP99Ms: handlingQuantileMs(handling, 0.99),
     snapshots: sum((c) => c.snapshots),
+    leaderFsyncP99Ms: handlingQuantileMs(leader.walFsync, 0.99),
+    leaderFsyncOver2ms: shareAboveMs(leader.walFsync, 2),
+    followersFsyncP99Ms: handlingQuantileMs(followersFsync, 0.99),
+    followersFsyncOver2ms: shareAboveMs(followersFsync, 2),
   };
 }
 
@@ -181,6 +199,10 @@ export function medianOfRounds(rounds: readonly RowResult[]): RowResult {
       serverP50Ms: m((r) => r.batching.serverP50Ms),
       serverP99Ms: m((r) => r.batching.serverP99Ms),
       snapshots: m((r) => r.batching.snapshots),
+      leaderFsyncP99Ms: m((r) => r.batching.leaderFsyncP99Ms),
+      leaderFsyncOver2ms: m((r) => r.batching.leaderFsyncOver2ms),
+      followersFsyncP99Ms: m((r) => r.batching.followersFsyncP99Ms),
+      followersFsyncOver2ms: m((r) => r.batching.followersFsyncOver2ms),
     },
   };
 }
@@ -248,10 +270,11 @@ export function formatCpuTable(specs: readonly WorkloadSpec[], rows: readonly Ro
 /** formatBatchingTable shows how many operations share a leader fsync, a proposal batch, a ReadIndex round. */
 export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readonly RowResult[], systems: readonly string[]): string {
   const lines = [
-    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op | server p50 / p99 ms | snapshots (all members) |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| workload | system | ops per leader WAL fsync | entries per leader WAL fsync | ops per proposal batch | reads per ReadIndex round | ops per backend commit | leader peer socket writes per op | server p50 / p99 ms | snapshots (all members) | WAL fdatasync p99 ms (> 2 ms), leader / followers |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const f = (n: number): string => fmt(n, n < 10 ? 2 : 1);
+  const fsync = (p99Ms: number, over2ms: number): string => (Number.isNaN(p99Ms) ? '–' : `${fmt(p99Ms, 2)} (${fmt(100 * over2ms, 1)} %)`);
   for (const spec of specs) {
     for (const system of systems) {
       const r = rows.find((x) => x.workload === spec.id && x.system === system);
@@ -260,7 +283,8 @@ export function formatBatchingTable(specs: readonly WorkloadSpec[], rows: readon
       const reads = spec.family === 'get' || spec.family === 'sget';
       lines.push(`| ${spec.label} | ${system} | ${reads ? '–' : f(b.opsPerLeaderFsync)} | ${reads ? '–' : f(b.entriesPerLeaderFsync)} | ` +
         `${reads ? '–' : f(b.opsPerProposalBatch)} | ${reads ? f(b.readsPerReadRound) : '–'} | ${reads ? '–' : f(b.opsPerBackendCommit)} | ${Number.isNaN(b.leaderPeerWritesPerOp) ? '–' : f(b.leaderPeerWritesPerOp)} | ` +
-        `${Number.isNaN(b.serverP50Ms) ? '–' : `${fmt(b.serverP50Ms, 2)} / ${fmt(b.serverP99Ms, 2)}`} | ${fmt(b.snapshots, Number.isInteger(b.snapshots) ? 0 : 1)} |`);
+        `${Number.isNaN(b.serverP50Ms) ? '–' : `${fmt(b.serverP50Ms, 2)} / ${fmt(b.serverP99Ms, 2)}`} | ${fmt(b.snapshots, Number.isInteger(b.snapshots) ? 0 : 1)} | ` +
+        `${reads ? '–' : `${fsync(b.leaderFsyncP99Ms, b.leaderFsyncOver2ms)} / ${fsync(b.followersFsyncP99Ms, b.followersFsyncOver2ms)}`} |`);
     }
   }
   return lines.join('\n');

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { MvccStore } from '../kv/index.js';
+import type { DurationHistogram } from '../storage/index.js';
 import type { TransportStats } from '../transport/stats.js';
 import type { GroupHost } from './group-host.js';
 
@@ -7,7 +8,9 @@ import type { GroupHost } from './group-host.js';
  * registerMemberMetrics exports the member's state with etcd's metric names where etcd has one
  * (etcd_server_*, etcd_mvcc_*, etcd_disk_*), read at scrape time from the live objects.
  */
-export function registerMemberMetrics(registry: Registry, group: GroupHost<unknown>, store: () => MvccStore, peers?: TransportStats): void {
+export function registerMemberMetrics(
+  registry: Registry, group: GroupHost<unknown>, store: () => MvccStore, peers?: TransportStats, walFsyncs?: DurationHistogram,
+): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
@@ -33,6 +36,9 @@ export function registerMemberMetrics(registry: Registry, group: GroupHost<unkno
   gauge('concord_server_applied_during_write_total', 'Entries applied while a write of this member was in flight (committed by a quorum meanwhile).', () => group.stats.appliedDuringWrite);
   gauge('concord_raft_commit_notices_superseded_total', 'Held commit notices never sent: a later append to the follower carried the commit.', () => group.stats.commitNoticesSuperseded);
   gauge('concord_server_loop_stalls_tolerated_total', 'Single event-loop stalls of this leader past the bound that did not move leadership.', () => group.stats.loopStallsTolerated);
+  if (walFsyncs !== undefined) {
+    registerHistogram(registry, 'etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', walFsyncs);
+  }
   if (peers === undefined) return;
   gauge('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', () => peers.bytesSent);
   gauge('etcd_network_peer_received_bytes_total', 'The total number of bytes received from peers.', () => peers.bytesReceived);
@@ -40,4 +46,31 @@ export function registerMemberMetrics(registry: Registry, group: GroupHost<unkno
   gauge('concord_network_peer_messages_received_total', 'Raft messages received from peers.', () => peers.messagesReceived);
   gauge('concord_network_peer_messages_dropped_total', 'Raft messages given to the transport and never written (peer down, queue full).', () => peers.messagesDropped);
   gauge('concord_network_peer_socket_writes_total', 'Writes handing bytes to peer sockets (each batches every message of a turn).', () => peers.socketWrites);
+}
+
+/**
+ * registerHistogram exposes `h` as Prometheus histogram `name`, built at scrape time from its
+ * plain bucket counts (prom-client's own Histogram would cost the observing path more).
+ */
+function registerHistogram(registry: Registry, name: string, help: string, h: DurationHistogram): void {
+  const bounds = h.boundsSeconds.map(String);
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: Array<{ metricName: string; labels: Record<string, string>; value: number }> = [];
+      let cumulative = 0;
+      for (let i = 0; i < bounds.length; i++) {
+        cumulative += h.counts[i]!;
+        values.push({ metricName: `${name}_bucket`, labels: { le: bounds[i]! }, value: cumulative });
+      }
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.total });
+      values.push({ metricName: `${name}_sum`, labels: {}, value: h.sumSeconds });
+      values.push({ metricName: `${name}_count`, labels: {}, value: h.total });
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
 }

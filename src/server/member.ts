@@ -194,7 +194,7 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
     config.maxRequestBytes);
   const metrics = new Registry();
   const api = createEtcdApi(backend, { logger, metrics });
-  registerMemberMetrics(metrics, group as GroupHost<unknown>, () => kv.store, transport.stats);
+  registerMemberMetrics(metrics, group as GroupHost<unknown>, () => kv.store, transport.stats, storage.walFsyncs);
   const internal = { name: config.name, group, store: () => kv.store, logger, status };
   const servers: ClientPortServer[] = [];
   for (const url of config.listenClientUrls) {

@@ -8,6 +8,7 @@ import {
   EMPTY_CONF_STATE, type ConfState, type LogIndex, type Snapshot, type SnapshotMetadata, type Term,
 } from '../raft/types.js';
 import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
+import type { DurationHistogram } from './duration-histogram.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { STORAGE_LIMITS } from './limits.js';
@@ -116,6 +117,11 @@ export class DiskStorage extends MemoryView implements DurableLogStorage {
       await wal.close();
       throw error;
     }
+  }
+
+  /** walFsyncs times the WAL's fdatasyncs (for metrics). */
+  get walFsyncs(): DurationHistogram {
+    return this.wal.fsyncs;
   }
 
   /** walSegmentNames lists the live WAL segment files (for tests and status pages). */

@@ -9,6 +9,7 @@ export { MemoryLogStorage } from './memory-log-storage.js';
 export {
   SnapshotCorruptionError, StorageError, StorageErrorCode, WalCorruptionError, isStorageError,
 } from './errors.js';
+export { DurationHistogram, walFsyncBucketBounds } from './duration-histogram.js';
 export { NodeFileSystem, type AppendFile, type FileSystem } from './file-system.js';
 export {
   FaultyFileSystem, InjectedFaultError, SimulatedCrashError,

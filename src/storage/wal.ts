@@ -1,9 +1,11 @@
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { assert } from '../lib/assert.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type LogIndex } from '../raft/types.js';
 import { StorageError, StorageErrorCode, WalCorruptionError } from './errors.js';
 import { openWritableOrAppend, type FileSystem, type WritableFile } from './file-system.js';
+import { DurationHistogram, walFsyncBucketBounds } from './duration-histogram.js';
 import { STORAGE_LIMITS } from './limits.js';
 import {
   CLUSTER_ID_BYTES_MAX, SEGMENT_END_BYTES_MAX, WAL_FORMAT_VERSION, WAL_FORMAT_VERSIONS_READABLE, dataEndBytes,
@@ -104,6 +106,8 @@ export class Wal {
   private synced: LogPosition;
   private readonly segmentBytesMax: number;
   private readonly logger: Logger;
+  /** fsyncs times every fdatasync of the log (etcd_disk_wal_fsync_duration_seconds). */
+  readonly fsyncs = new DurationHistogram(walFsyncBucketBounds);
 
   private constructor(
     private readonly dir: string,
@@ -349,7 +353,7 @@ export class Wal {
         this.prepareNextIfDue();
         this.written = group[group.length - 1]!.after;
         if (mustSync) {
-          await this.file.datasync();
+          await this.timedDatasync();
           this.synced = this.written;
         }
       } catch (error) {
@@ -366,11 +370,17 @@ export class Wal {
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
+  private async timedDatasync(): Promise<void> {
+    const start = performance.now();
+    await this.file.datasync();
+    this.fsyncs.observe((performance.now() - start) / 1000);
+  }
+
   /** rollover seals the current segment (segment-end record, fdatasync) and starts the next. */
   private async rollover(): Promise<void> {
     const current = this.segments[this.segments.length - 1]!;
     await this.file.write(encodeRecords([{ type: 'segment-end', seq: current.seq }]), this.segmentBytes);
-    await this.file.datasync();
+    await this.timedDatasync();
     this.synced = this.written;
     await this.file.close();
     const next = await createSegment(this.fs, this.dir, this.identity, current.seq + 1, this.written,

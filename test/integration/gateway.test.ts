@@ -107,4 +107,30 @@ describe('the JSON gateway on the client port', { concurrency: false }, () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /etcd_server_has_leader 1/);
   });
+
+  test('WAL fdatasyncs are a histogram under etcd\'s name, with etcd\'s bucket bounds', async () => {
+    const series = async (): Promise<Map<string, number>> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const out = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        const m = /^etcd_disk_wal_fsync_duration_seconds_(bucket\{le="([^"]+)"\}|count|sum) (\S+)$/.exec(line);
+        if (m) out.set(m[2] ?? m[1]!, Number(m[3]));
+      }
+      return out;
+    };
+    const before = await series();
+    for (let i = 0; i < 5; i++) assert.equal((await post('/v3/kv/put', { key: b64(`gw/fsync/${i}`), value: b64('v') })).status, 200);
+    const after = await series();
+    assert.ok(after.get('count')! >= before.get('count')! + 5, 'each acknowledged put was fdatasynced at least once');
+    assert.equal(after.get('+Inf'), after.get('count'));
+    assert.ok(after.get('sum')! > before.get('sum')!);
+    for (const le of ['0.001', '0.002', '0.004', '0.008', '1.024', '8.192']) assert.ok(after.has(le), `etcd's bound ${le}`);
+    const bounds = [...after.keys()].filter((k) => k !== 'count' && k !== 'sum' && k !== '+Inf').map(Number);
+    assert.deepEqual(bounds, [...bounds].sort((a, b) => a - b));
+    let last = 0;
+    for (const b of bounds) {
+      assert.ok(after.get(String(b))! >= last, 'cumulative');
+      last = after.get(String(b))!;
+    }
+  });
 });
