@@ -16,13 +16,15 @@ import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-
 /**
  * npm run bench: the etcd v3 API benchmark. Prints this disk's fsync latency, then runs issue 7's
  * workloads (put with 1/16/64/256 clients, linearizable get with 1/64, serializable get with 64,
- * txn compare-and-swap with 16, put→watch delivery) against a 3-member Concord on loopback (real
+ * txn compare-and-swap with 16 and 64, put→watch with 64 writers and 1 watcher (events/s and the
+ * put-sent-to-event-arrived latency), put→watch fan-out at a fixed rate, locks, sequencers, a
+ * lease keep-alive storm) against a 3-member Concord on loopback (real
  * processes, real TCP, real fsync), through the etcd gRPC API with one load generator
  * (bench/etcd-api/grpc-h2-client.ts). With --vs-etcd it also starts a 3-member etcd (/usr/bin/etcd)
  * and runs the same workloads against it in the same run, alternating which system goes first,
  * and prints one table with the ratio Concord/etcd. Figures only; nothing is asserted.
  *
- *   node dist/bench/cluster-bench.js [--vs-etcd] [--workloads put,get,sget,txn,watch|put-64,...]
+ *   node dist/bench/cluster-bench.js [--vs-etcd] [--workloads put,get,sget,txn,watchput,watch|put-64,...]
  *     [--seconds 5] [--warmup 1] [--keys 10000] [--value-bytes 256] [--connections 2]
  *     [--watchers 16] [--watch-rate 500] [--rounds 1] [--json FILE] [--cpu-prof DIR] [--memory 100000]
  *     [--clients 1,16,64,256,1024]

@@ -63,7 +63,11 @@ export type Operation = (clientIndex: number) => Promise<void>;
  * runClosedLoop runs `clients` concurrent clients, each calling `operation` in a loop (the next
  * call starts when the previous one completes), for the warm-up then the measured window.
  */
-export async function runClosedLoop(target: BenchTarget, window: Window, clients: number, operation: Operation): Promise<Measured> {
+export async function runClosedLoop(
+  target: BenchTarget, window: Window, clients: number, operation: Operation,
+  /** onWindow hears the measured window's bounds (performance.now() ms) as it opens and closes. */
+  onWindow?: (startMs: number, endMs: number) => void,
+): Promise<Measured> {
   let measureStartMs = Number.POSITIVE_INFINITY;
   let measureEndMs = Number.POSITIVE_INFINITY;
   let stopped = false;
@@ -96,9 +100,11 @@ export async function runClosedLoop(target: BenchTarget, window: Window, clients
   const stalls = new StallWindow();
   const cpuStart = takeCpuSnapshot(target);
   measureStartMs = cpuStart.atMs;
+  onWindow?.(measureStartMs, Number.POSITIVE_INFINITY);
   await sleep(window.seconds * 1000);
   const cpuEnd = takeCpuSnapshot(target);
   measureEndMs = cpuEnd.atMs;
+  onWindow?.(measureStartMs, measureEndMs);
   const clientStalls = stalls.stop();
   stopped = true;
   await Promise.race([all, sleep(STOP_GRACE_MS)]);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { codecFor, METHODS } from '../../src/api/codec/index.js';
-import { sleep, takeCpuSnapshot, STOP_GRACE_MS } from './closed-loop.js';
+import { Xorshift32, runClosedLoop, sleep, takeCpuSnapshot, STOP_GRACE_MS, type Measured, type Window } from './closed-loop.js';
 import { StallWindow } from './load-generator-stalls.js';
 import type { ClientStream, GrpcCallError } from './grpc-h2-client.js';
 import type { RunContext, WorkloadMeasured } from './workloads.js';
@@ -154,5 +154,106 @@ export async function runWatchDelivery(ctx: RunContext, watchers: number): Promi
     note: `writer ${(putsAcked / elapsedSeconds).toFixed(0)} puts/s to the leader, ${watchers} watchers round-robin over members; ` +
       `ops = events delivered; ${latenciesMs.length === 0 ? 0 : ((100 * eventsBeforeAck) / latenciesMs.length).toFixed(0)}% of events came before the put's ack (0 ms)` +
       `${skippedInWindow > 0 ? `; ${skippedInWindow} puts skipped (${WRITES_IN_FLIGHT_MAX} in flight)` : ''}`,
+  };
+}
+
+/**
+ * Watch throughput (issue 7's "put → watch event, 64 writers, 1 watcher"): `writers` closed-loop
+ * clients put to the leader under `w/` as fast as they are answered, and one Watch stream on a
+ * follower receives the events. The latency of an event is the time from its put being sent to
+ * the event's arrival at the watcher (what a reader of the change waits for); ops are events
+ * delivered inside the window, so ops/s is the watcher's event rate.
+ */
+export async function runWatchThroughput(ctx: RunContext, writers: number): Promise<WorkloadMeasured> {
+  const { target, data, window } = ctx;
+  const leader = target.members[ctx.leaderIndex]!.client;
+  const watcherIndex = (ctx.leaderIndex + 1) % target.members.length;
+  const watcherMember = target.members[watcherIndex]!;
+  let measureStartMs = Number.POSITIVE_INFINITY;
+  let measureEndMs = Number.POSITIVE_INFINITY;
+  const latenciesMs: number[] = [];
+  /** sentAtMs: revision -> when its put was sent (known once the put is answered). */
+  const sentAtMs = new Map<number, number>();
+  /** arrivedAtMs: revision -> when its event arrived, for events that came before their put's answer. */
+  const arrivedAtMs = new Map<number, number>();
+  let watchError: string | undefined;
+  let eventsBeforeAnswer = 0;
+  const record = (arrived: number, sent: number): void => {
+    if (arrived >= measureStartMs && arrived < measureEndMs) latenciesMs.push(arrived - sent);
+  };
+
+  let created!: () => void;
+  let failed!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => { created = resolve; failed = reject; });
+  let isCreated = false;
+  let ended = false;
+  const stream = watcherMember.client.stream(WATCH.path, {
+    onMessage(bytes) {
+      const response = WATCH.response.decode(bytes);
+      if (response.created && !isCreated) {
+        isCreated = true;
+        created();
+      }
+      if (response.events.length === 0) return;
+      const now = performance.now();
+      for (const event of response.events) {
+        const revision = Number(event.kv?.modRevision ?? 0n);
+        const sent = sentAtMs.get(revision);
+        if (sent !== undefined) {
+          sentAtMs.delete(revision);
+          record(now, sent);
+        } else {
+          arrivedAtMs.set(revision, now);
+        }
+      }
+    },
+    onEnd(error: GrpcCallError | undefined) {
+      ended = true;
+      if (!isCreated) failed(error ?? new Error('watch ended before it was created'));
+      else if (error !== undefined && error.code !== 1 /* CANCELLED: ours */) watchError ??= error.message;
+    },
+  });
+  stream.write(WATCH.request.encodeFrame({
+    requestUnion: { $case: 'createRequest', value: { ...WATCH_CREATE.create(), key: PREFIX, rangeEnd: PREFIX_END } },
+  }));
+  await ready;
+
+  const frames = Array.from({ length: WATCH_KEY_COUNT }, (_, i) =>
+    PUT.request.encodeFrame({ ...PUT.request.create(), key: Buffer.from(`w/${String(i).padStart(4, '0')}`), value: data.value }));
+  const rng = Array.from({ length: writers }, (_, i) => new Xorshift32(0x3a7c + i * 7919));
+  let measured: Measured;
+  const onWindow = (startMs: number, endMs: number): void => {
+    measureStartMs = startMs;
+    measureEndMs = endMs;
+  };
+  try {
+    measured = await runClosedLoop(target, window, writers, async (i) => {
+      const sent = performance.now();
+      const revision = Number(PUT.response.decode(await leader.unary(PUT.path, frames[rng[i]!.below(frames.length)]!)).header?.revision ?? 0n);
+      const arrived = arrivedAtMs.get(revision);
+      if (arrived !== undefined) {
+        arrivedAtMs.delete(revision);
+        eventsBeforeAnswer++;
+        record(arrived, sent);
+      } else {
+        sentAtMs.set(revision, sent);
+      }
+    }, onWindow);
+  } finally {
+    // Events of puts answered in the grace period still land; then the stream is closed.
+    const settleEnd = performance.now() + 1_000;
+    while (sentAtMs.size > 0 && !ended && performance.now() < settleEnd) await sleep(10);
+    stream.cancel();
+  }
+  const unmatched = sentAtMs.size;
+  return {
+    ...measured,
+    latenciesMs,
+    errors: measured.errors + (watchError !== undefined ? 1 : 0),
+    firstError: measured.firstError ?? watchError,
+    note: `${writers} writers to the leader, 1 watcher on ${watcherMember.name} (a follower); ops = events delivered; ` +
+      `${measured.latenciesMs.length > 0 ? (measured.latenciesMs.length / measured.elapsedSeconds).toFixed(0) : 0} puts/s answered; ` +
+      `${latenciesMs.length === 0 ? 0 : ((100 * eventsBeforeAnswer) / latenciesMs.length).toFixed(0)}% of events came before the put's answer` +
+      (unmatched > 0 ? `; ${unmatched} answered puts without an event` : ''),
   };
 }

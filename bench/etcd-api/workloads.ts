@@ -1,7 +1,7 @@
 import { etcdserverpb, METHODS } from '../../src/api/codec/index.js';
 import { runClosedLoop, Xorshift32, type Measured, type Window } from './closed-loop.js';
 import type { BenchTarget } from './target.js';
-import { runWatchDelivery } from './watch-delivery.js';
+import { runWatchDelivery, runWatchThroughput } from './watch-delivery.js';
 import { runLeaseKeepAliveStorm } from './lease-storm.js';
 
 /**
@@ -12,7 +12,7 @@ import { runLeaseKeepAliveStorm } from './lease-storm.js';
  */
 
 /** WorkloadFamily selects a group of workloads with `--workloads`. */
-export type WorkloadFamily = 'put' | 'get' | 'sget' | 'range' | 'txn' | 'lease' | 'watch' | 'lock' | 'seq';
+export type WorkloadFamily = 'put' | 'get' | 'sget' | 'range' | 'txn' | 'lease' | 'watch' | 'watchput' | 'lock' | 'seq';
 
 /** WorkloadSpec is one row of the table. */
 export interface WorkloadSpec {
@@ -42,6 +42,7 @@ export function defaultWorkloads(watchers: number, watchRatePerSecond: number): 
     { id: 'seq-1', family: 'seq', label: 'increment-and-get, 1 client (etcd: CAS loop)', clients: 1 },
     { id: 'seq-16', family: 'seq', label: 'increment-and-get, 16 clients (etcd: CAS loop)', clients: 16 },
     { id: 'lease-64', family: 'lease', label: 'lease keep-alive storm (1,000 leases), 64 streams', clients: 64 },
+    { id: 'watchput-64', family: 'watchput', label: 'put→watch event, 64 writers, 1 watcher', clients: 64 },
     { id: `watch-${watchers}`, family: 'watch', label: `put→watch event, ${watchRatePerSecond}/s, ${watchers} watchers`, clients: watchers },
   ];
 }
@@ -286,6 +287,8 @@ export async function runWorkload(spec: WorkloadSpec, ctx: RunContext): Promise<
     }
     case 'watch':
       return await runWatchDelivery(ctx, spec.clients);
+    case 'watchput':
+      return await runWatchThroughput(ctx, spec.clients);
     case 'lock': {
       // Each client holds one lease (granted before the window) and takes and releases its own
       // lock through the v3lock service, as `etcdctl lock` does: one cycle is one operation.
