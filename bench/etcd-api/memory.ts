@@ -24,6 +24,14 @@ export interface MemoryResult {
   readonly firstRetryError: string | undefined;
   /** rssMiB per member, in target order (NaN if unknown). */
   readonly rssMiB: readonly number[];
+  /**
+   * heapMiB per member, read from /metrics when the RSS is: the language runtime's heap in use
+   * (Concord: nodejs_heap_size_used_bytes, live and not yet collected objects; etcd:
+   * go_memstats_heap_inuse_bytes), and Concord's memory outside the heap
+   * (nodejs_external_memory_bytes: the slabs of keys and values, I/O buffers); NaN if unknown.
+   */
+  readonly heapMiB: readonly number[];
+  readonly externalMiB: readonly number[];
 }
 
 /** residentMiB reads VmRSS of a process, in MiB (NaN if unknown). */
@@ -67,11 +75,35 @@ export async function loadAndMeasureMemory(target: BenchTarget, leaderIndex: num
   const loadSeconds = (Date.now() - started) / 1000;
   // Let the members settle (followers apply the tail, a snapshot may be running).
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  return { system: target.system, keyCount, valueBytes, loadSeconds, retries, firstRetryError, rssMiB: target.members.map((m) => residentMiB(m.pid)) };
+  const rssMiB = target.members.map((m) => residentMiB(m.pid));
+  const scraped = await Promise.all(target.members.map((m) => scrapeGauges(m.clientPort)));
+  const mib = (v: number | undefined): number => (v === undefined ? Number.NaN : v / (1024 * 1024));
+  return {
+    system: target.system, keyCount, valueBytes, loadSeconds, retries, firstRetryError, rssMiB,
+    heapMiB: scraped.map((g) => mib(g.get('nodejs_heap_size_used_bytes') ?? g.get('go_memstats_heap_inuse_bytes'))),
+    externalMiB: scraped.map((g) => mib(g.get('nodejs_external_memory_bytes'))),
+  };
+}
+
+/** scrapeGauges reads a member's unlabelled /metrics series (empty if the scrape fails). */
+async function scrapeGauges(clientPort: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  try {
+    const res = await fetch(`http://127.0.0.1:${clientPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^([a-z_]+) (\S+)$/.exec(line);
+      if (m !== null) out.set(m[1]!, Number(m[2]));
+    }
+  } catch {
+    // unknown: NaN
+  }
+  return out;
 }
 
 /** describeMemory renders one result as a line. */
 export function describeMemory(r: MemoryResult): string {
-  const each = r.rssMiB.map((v) => (Number.isNaN(v) ? '?' : v.toFixed(0))).join(' / ');
-  return `memory: ${r.system.padEnd(7)} RSS per member after ${r.keyCount.toLocaleString('en-US')} more keys of ${r.valueBytes} B: ${each} MiB (loaded in ${r.loadSeconds.toFixed(1)} s${r.retries > 0 ? `, ${r.retries} puts retried, the first after: ${r.firstRetryError ?? '?'}` : ''})`;
+  const list = (values: readonly number[]): string => values.map((v) => (Number.isNaN(v) ? '?' : v.toFixed(0))).join(' / ');
+  const parts = [`heap in use ${list(r.heapMiB)}`, ...(r.externalMiB.some((v) => !Number.isNaN(v)) ? [`outside the heap ${list(r.externalMiB)}`] : [])];
+  return `memory: ${r.system.padEnd(7)} RSS per member after ${r.keyCount.toLocaleString('en-US')} more keys of ${r.valueBytes} B: ${list(r.rssMiB)} MiB ` +
+    `(${parts.join(', ')} MiB; loaded in ${r.loadSeconds.toFixed(1)} s${r.retries > 0 ? `, ${r.retries} puts retried, the first after: ${r.firstRetryError ?? '?'}` : ''})`;
 }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { Xoshiro128 } from '../lib/prng.js';
-import { Registry } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createEtcdApi, toGrpcError, type MemberInfo } from '../api/etcd/index.js';
 import { ClientPortServer } from '../api/grpc/grpc-server.js';
 import { grpcOverheadBytes } from '../api/grpc/limits.js';
@@ -193,6 +193,9 @@ export async function startMember(config: MemberConfig, logger: Logger, options:
   const backend = new MemberBackend(group, kv, lessor, memberInfos, BigInt(`0x${clusterId}`), id, minLeaseTtlSeconds,
     config.maxRequestBytes);
   const metrics = new Registry();
+  // process_* (as etcd serves them: resident memory, CPU, open fds) and nodejs_* (heap spaces,
+  // external memory, GC pauses, event-loop delay), read at scrape time.
+  collectDefaultMetrics({ register: metrics });
   const api = createEtcdApi(backend, { logger, metrics });
   registerMemberMetrics(metrics, group as GroupHost<unknown>, () => kv.store, transport.stats, storage.walFsyncs);
   const internal = { name: config.name, group, store: () => kv.store, logger, status };

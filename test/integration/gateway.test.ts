@@ -106,6 +106,10 @@ describe('the JSON gateway on the client port', { concurrency: false }, () => {
     assert.equal(((await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { etcdserver: string }).etcdserver, '3.4.0');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /etcd_server_has_leader 1/);
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.ok(value('process_resident_memory_bytes') > 10 * 1024 * 1024, 'resident memory, as etcd serves it');
+    assert.ok(value('nodejs_heap_size_used_bytes') > 0);
+    assert.ok(value('nodejs_heap_size_used_bytes') <= value('nodejs_heap_size_total_bytes'));
   });
 
   test('WAL fdatasyncs are a histogram under etcd\'s name, with etcd\'s bucket bounds', async () => {
