@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { memberProcessEnv, relaunchWithMallocTunables } from '../src/cli/member-process-env.js';
 import { TestCluster } from '../test/integration/cluster.js';
 import { sleep } from './etcd-api/closed-loop.js';
 import { ETCD_BINARY, ETCD_INSTALL_HINT, EtcdCluster } from './etcd-api/etcd-cluster.js';
@@ -52,7 +53,14 @@ import { describeMemory, loadAndMeasureMemory, type MemoryResult } from './etcd-
  * heap profiler, freed objects included) and stops them with SIGTERM at the end so that each
  * writes where its allocation came from to DIR (summarise with bench/alloc-profile-summary.js,
  * --ops N for bytes per operation: the bench prints the operations it sent to Concord).
+ *
+ * The load generator runs with the members' glibc malloc tunables (src/cli/member-process-env.ts;
+ * it relaunches itself with them), since it receives the same large answers the members send;
+ * CONCORD_MALLOC_TUNABLES=off runs both it and the Concord members with glibc's defaults.
  */
+
+const relaunched = relaunchWithMallocTunables({ watchParent: false });
+if (relaunched !== undefined) process.exit(await relaunched);
 
 const { values: options } = parseArgs({
   options: {
@@ -160,7 +168,7 @@ async function startConcord(): Promise<{ cluster: TestCluster; children: ChildPr
         ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`]), ...memberNodeArgs, CONCORD_MAIN, ...cluster.flagsFor(m),
       ], {
         stdio: ['ignore', options['member-node-args'] !== undefined ? 'inherit' : 'ignore', 'inherit'],
-        env: allocProfDir === undefined ? process.env : { ...process.env, CONCORD_ALLOC_PROF_DIR: allocProfDir },
+        env: memberProcessEnv(allocProfDir === undefined ? process.env : { ...process.env, CONCORD_ALLOC_PROF_DIR: allocProfDir }),
       });
     if (child.pid !== undefined) startedPids.add(child.pid);
     return child;

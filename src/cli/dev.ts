@@ -15,6 +15,7 @@ import { ConfigError, envVarName, isConfigError, parseFlagArgs } from '../server
 import {
   DEV_BASE_PORT_DEFAULT, DEV_DATA_DIR_DEFAULT, DEV_PORT_OFFSETS, parseBasePort, planDevCluster, type DevMember,
 } from './dev-plan.js';
+import { memberProcessEnv } from './member-process-env.js';
 import { EXIT_CODES, SIGNAL_REPEAT_MS_MIN } from './start.js';
 import { DEV_USAGE } from './usage.js';
 
@@ -79,7 +80,7 @@ async function runMembers(plan: readonly DevMember[], dataDir: string, env: Node
   const mainScript = fileURLToPath(new URL('./main.js', import.meta.url));
   // The config file of a real member must not leak into the dev members; other CONCORD_* settings
   // (CONCORD_LOG_LEVEL, CONCORD_HEARTBEAT_INTERVAL, ...) do apply to them.
-  const childEnv = { ...env };
+  const childEnv = memberProcessEnv({ ...env });
   delete childEnv[envVarName('config-file')];
 
   let stopping = false;

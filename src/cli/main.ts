@@ -5,6 +5,7 @@
  */
 import { isCtlCommand, runCtl } from './ctl/index.js';
 import { runDev } from './dev.js';
+import { relaunchWithMallocTunables } from './member-process-env.js';
 import { runSnapshot } from './snapshot.js';
 import { EXIT_CODES, runStart } from './start.js';
 import { CTL_USAGE, DEV_USAGE, MAIN_USAGE, concordVersion, startUsage } from './usage.js';
@@ -13,7 +14,8 @@ async function main(args: readonly string[]): Promise<number> {
   const [command = 'help', ...rest] = args;
   switch (command) {
     case 'start':
-      return runStart(rest, process.env);
+      if (rest.includes('--help') || rest.includes('-h')) return runStart(rest, process.env);
+      return relaunchWithMallocTunables() ?? runStart(rest, process.env);
     case 'dev':
       return runDev(rest, process.env);
     case 'snapshot':

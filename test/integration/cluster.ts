@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { memberProcessEnv } from '../../src/cli/member-process-env.js';
 
 /**
  * A real Concord cluster for integration tests: N `concord start` processes on 127.0.0.1 with
@@ -101,7 +102,7 @@ export class TestCluster {
   /** start launches a member process (it keeps its data dir across restarts). */
   start(name: string, overrides: { token?: string } = {}): ChildProcess {
     const m = this.member(name);
-    const child = spawn(process.execPath, [mainJs, ...this.flagsFor(m, overrides)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [mainJs, ...this.flagsFor(m, overrides)], { stdio: ['ignore', 'pipe', 'pipe'], env: memberProcessEnv(process.env) });
     const lines = this.output.get(name) ?? [];
     this.output.set(name, lines);
     const collect = (chunk: Buffer): void => {

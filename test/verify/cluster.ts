@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { memberProcessEnv } from '../../src/cli/member-process-env.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { fillDisk, freeDisk, mountDataDir, probeTmpfs } from './cluster-disk.js';
@@ -214,7 +215,7 @@ export class VerifyCluster {
       `--snapshot-count=${this.options.snapshotCount ?? SNAPSHOT_COUNT_DEFAULT}`,
     ];
     const command = this.network.command(index, process.execPath, [mainJs, ...flags]);
-    const child = spawn(command.program, command.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command.program, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env: memberProcessEnv(process.env) });
     m.child = child;
     m.state = 'running';
     if (child.pid !== undefined) recordPid(this.runDir, child.pid, m.addressing.name);
