@@ -11,10 +11,10 @@ import { constants as osConstants } from 'node:os';
  * Why (docs/performance.md, "Large answers and glibc's heap trimming"): a member answers a range
  * of 1,000 values with one ≈ 300 KB buffer, freed when the socket has it. By default glibc hands
  * the free space at the top of its heap back to the kernel once it exceeds 128 KiB, so every such
- * answer grew the heap again (brk) and faulted its pages in anew: 2–3 `brk` calls per answer, and
- * 60 % of a member's CPU per range measured on a KVM guest. Keeping up to 64 MiB of freed memory
- * (and serving allocations up to 32 MiB from the heap rather than from their own mappings) lets
- * the next answer reuse the pages.
+ * answer grew the heap again (brk) and faulted its pages in anew: 2–3 `brk` calls per answer on a
+ * KVM guest, where the tunables below cut a member's CPU per range by 40–60 %. Keeping up to
+ * 64 MiB of freed memory (and serving allocations up to 32 MiB from the heap rather than from
+ * their own mappings) lets the next answer reuse the pages.
  */
 
 /** MALLOC_TUNABLES are the glibc malloc settings of a member process. */
@@ -70,10 +70,10 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * relaunchWithMallocTunables: when this process runs on glibc without the member malloc tunables
  * (and the operator did not opt out), runs the same command in a child process that has them and
  * resolves with its exit code; otherwise returns undefined and the caller goes on in this process.
- * The child inherits stdio and gets every SIGINT, SIGTERM and SIGHUP this process gets; it stops
- * by itself if this process dies (with `watchParent`: an IPC channel that `concord start` watches,
- * as under `concord dev`). A child
- * killed by a signal is reported as exit code 128 + the signal's number.
+ * The child inherits stdio and gets every SIGINT, SIGTERM and SIGHUP this process gets. With
+ * `watchParent` it also gets an IPC channel, which `concord start` watches (as under `concord
+ * dev`): it stops by itself if this process dies. A child killed by a signal is reported as exit
+ * code 128 + the signal's number.
  */
 export function relaunchWithMallocTunables(options: { watchParent: boolean } = { watchParent: true }): Promise<number> | undefined {
   if (!mallocTunablesWanted(process.env) || hasMallocTunables(process.env) || !runsOnGlibc()) return undefined;

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { registerBucketHistogram } from '../api/http/bucket-histogram.js';
 import type { MvccStore } from '../kv/index.js';
 import type { DurationHistogram } from '../storage/index.js';
 import type { TransportStats } from '../transport/stats.js';
@@ -37,7 +38,8 @@ export function registerMemberMetrics(
   gauge('concord_raft_commit_notices_superseded_total', 'Held commit notices never sent: a later append to the follower carried the commit.', () => group.stats.commitNoticesSuperseded);
   gauge('concord_server_loop_stalls_tolerated_total', 'Single event-loop stalls of this leader past the bound that did not move leadership.', () => group.stats.loopStallsTolerated);
   if (walFsyncs !== undefined) {
-    registerHistogram(registry, 'etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', walFsyncs);
+    registerBucketHistogram(registry, 'etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.',
+      walFsyncs.boundsSeconds, () => [{ labels: {}, counts: walFsyncs.counts, sumSeconds: walFsyncs.sumSeconds }]);
   }
   if (peers === undefined) return;
   gauge('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', () => peers.bytesSent);
@@ -48,29 +50,3 @@ export function registerMemberMetrics(
   gauge('concord_network_peer_socket_writes_total', 'Writes handing bytes to peer sockets (each batches every message of a turn).', () => peers.socketWrites);
 }
 
-/**
- * registerHistogram exposes `h` as Prometheus histogram `name`, built at scrape time from its
- * plain bucket counts (prom-client's own Histogram would cost the observing path more).
- */
-function registerHistogram(registry: Registry, name: string, help: string, h: DurationHistogram): void {
-  const bounds = h.boundsSeconds.map(String);
-  const metric = {
-    name,
-    help,
-    type: 'histogram',
-    aggregator: 'sum',
-    get() {
-      const values: Array<{ metricName: string; labels: Record<string, string>; value: number }> = [];
-      let cumulative = 0;
-      for (let i = 0; i < bounds.length; i++) {
-        cumulative += h.counts[i]!;
-        values.push({ metricName: `${name}_bucket`, labels: { le: bounds[i]! }, value: cumulative });
-      }
-      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.total });
-      values.push({ metricName: `${name}_sum`, labels: {}, value: h.sumSeconds });
-      values.push({ metricName: `${name}_count`, labels: {}, value: h.total });
-      return { name, help, type: 'histogram', aggregator: 'sum', values };
-    },
-  };
-  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
-}

@@ -106,7 +106,10 @@ export class Wal {
   private synced: LogPosition;
   private readonly segmentBytesMax: number;
   private readonly logger: Logger;
-  /** fsyncs times every fdatasync of the log (etcd_disk_wal_fsync_duration_seconds). */
+  /**
+   * fsyncs times every fdatasync of the log (etcd_disk_wal_fsync_duration_seconds), from the
+   * request until its completion runs on the event loop (a busy loop adds its delay).
+   */
   readonly fsyncs = new DurationHistogram(walFsyncBucketBounds);
 
   private constructor(

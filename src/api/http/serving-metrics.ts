@@ -3,6 +3,7 @@ import type { ServerStats } from '../grpc/grpc-server.js';
 import type { MethodKind } from '../grpc/method.js';
 import { handlingBucketBounds, type MethodRegistry } from '../grpc/method-registry.js';
 import { grpcStatusNames } from '../grpc/status.js';
+import { registerBucketHistogram } from './bucket-histogram.js';
 
 const grpcTypes: Record<MethodKind, string> = {
   unary: 'unary',
@@ -84,41 +85,16 @@ export function registerServingMetrics(registry: Registry, methods: MethodRegist
 /**
  * registerHandlingHistogram exposes `grpc_server_handling_seconds` (go-grpc-prometheus's name,
  * which etcd serves with --metrics=extensive): per method, how long calls took from their stream
- * opening to their status, as a Prometheus histogram built at scrape time from each method's
- * plain bucket counts (a call pays one bucket search). Methods never called are left out.
+ * opening to their status, from each method's plain bucket counts (a call pays one bucket
+ * search). Methods never called are left out.
  */
 function registerHandlingHistogram(
   registry: Registry,
   methods: MethodRegistry,
   labelsOf: (path: string, kind: MethodKind) => Record<string, string>,
 ): void {
-  const name = 'grpc_server_handling_seconds';
-  const help = 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.';
-  const bounds = handlingBucketBounds.map(String);
-  const metric = {
-    name,
-    help,
-    type: 'histogram',
-    aggregator: 'sum',
-    get() {
-      const values: Array<{ metricName: string; labels: Record<string, string>; value: number }> = [];
-      for (const [path, m] of methods.entries()) {
-        const buckets = m.stats.handlingBuckets;
-        let count = 0;
-        for (const n of buckets) count += n;
-        if (count === 0) continue;
-        const labels = labelsOf(path, m.binding.kind);
-        let cumulative = 0;
-        for (let i = 0; i < bounds.length; i++) {
-          cumulative += buckets[i]!;
-          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bounds[i]! }, value: cumulative });
-        }
-        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-        values.push({ metricName: `${name}_sum`, labels, value: m.stats.handlingSecondsSum });
-        values.push({ metricName: `${name}_count`, labels, value: count });
-      }
-      return { name, help, type: 'histogram', aggregator: 'sum', values };
-    },
-  };
-  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  registerBucketHistogram(registry, 'grpc_server_handling_seconds',
+    'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
+    handlingBucketBounds,
+    () => [...methods.entries()].map(([path, m]) => ({ labels: labelsOf(path, m.binding.kind), counts: m.stats.handlingBuckets, sumSeconds: m.stats.handlingSecondsSum })));
 }
