@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { codecFor, METHODS } from '../../src/api/codec/index.js';
 import { Xorshift32, runClosedLoop, sleep, takeCpuSnapshot, STOP_GRACE_MS, type Measured, type Window } from './closed-loop.js';
 import { StallWindow } from './load-generator-stalls.js';
-import type { ClientStream, GrpcCallError } from './grpc-h2-client.js';
+import type { ClientStream, GrpcCallError, GrpcEndpointClient } from './grpc-h2-client.js';
 import type { RunContext, WorkloadMeasured } from './workloads.js';
 
 /**
@@ -23,6 +23,44 @@ const PREFIX_END = Buffer.from('w0'); // '/' + 1
 const WRITES_IN_FLIGHT_MAX = 256;
 const WRITER_TICK_MS = 2;
 const WATCH_KEY_COUNT = 1_000;
+
+/**
+ * openPrefixWatch opens a Watch stream on `w/` at `client`: `onEvents` hears each batch's
+ * (revision, arrival time) pairs, `onError` an error that ends the stream after it was created
+ * (CANCELLED, which `cancel` causes, is not one). Resolves once the watch is created; rejects if
+ * the stream ends before.
+ */
+function openPrefixWatch(
+  client: GrpcEndpointClient,
+  onEvents: (revisions: readonly number[], atMs: number) => void,
+  onError: (error: GrpcCallError) => void,
+  onEnded: () => void,
+): { stream: ClientStream; created: Promise<void> } {
+  let resolveCreated!: () => void;
+  let rejectCreated!: (error: Error) => void;
+  const created = new Promise<void>((resolve, reject) => { resolveCreated = resolve; rejectCreated = reject; });
+  let isCreated = false;
+  const stream = client.stream(WATCH.path, {
+    onMessage(bytes) {
+      const response = WATCH.response.decode(bytes);
+      if (response.created && !isCreated) {
+        isCreated = true;
+        resolveCreated();
+      }
+      if (response.events.length === 0) return;
+      onEvents(response.events.map((event) => Number(event.kv?.modRevision ?? 0n)), performance.now());
+    },
+    onEnd(error: GrpcCallError | undefined) {
+      onEnded();
+      if (!isCreated) rejectCreated(error ?? new Error('watch ended before it was created'));
+      else if (error !== undefined && error.code !== 1 /* CANCELLED: ours */) onError(error);
+    },
+  });
+  stream.write(WATCH.request.encodeFrame({
+    requestUnion: { $case: 'createRequest', value: { ...WATCH_CREATE.create(), key: PREFIX, rangeEnd: PREFIX_END } },
+  }));
+  return { stream, created };
+}
 
 export async function runWatchDelivery(ctx: RunContext, watchers: number): Promise<WorkloadMeasured> {
   const { target, data, window } = ctx;
@@ -46,40 +84,22 @@ export async function runWatchDelivery(ctx: RunContext, watchers: number): Promi
   // Open the watchers and wait until each is created.
   const streams: ClientStream[] = [];
   let ended = 0;
-  const created = await Promise.all(Array.from({ length: watchers }, (_, w) => new Promise<void>((resolve, reject) => {
-    const member = target.members[w % target.members.length]!.client;
-    let isCreated = false;
-    const stream = member.stream(WATCH.path, {
-      onMessage(bytes) {
-        const response = WATCH.response.decode(bytes);
-        if (response.created && !isCreated) {
-          isCreated = true;
-          resolve();
-        }
-        if (response.events.length === 0) return;
-        const now = performance.now();
-        const inWindow = now >= measureStartMs && now < measureEndMs;
-        for (const event of response.events) {
-          const revision = Number(event.kv?.modRevision ?? 0n);
-          const ack = ackAtMs.get(revision);
-          if (ack !== undefined) {
-            if (inWindow) latenciesMs.push(now - ack);
-          } else if (inWindow) {
-            earlyEvents.set(revision, (earlyEvents.get(revision) ?? 0) + 1);
-          }
-        }
-      },
-      onEnd(error: GrpcCallError | undefined) {
-        ended++;
-        if (!isCreated) reject(error ?? new Error('watch ended before it was created'));
-        else if (error !== undefined && error.code !== 1 /* CANCELLED: ours */) noteError(error);
-      },
-    });
-    stream.write(WATCH.request.encodeFrame({
-      requestUnion: { $case: 'createRequest', value: { ...WATCH_CREATE.create(), key: PREFIX, rangeEnd: PREFIX_END } },
-    }));
-    streams.push(stream);
-  }))).then(() => true, (error: unknown) => error);
+  const onEvents = (revisions: readonly number[], now: number): void => {
+    const inWindow = now >= measureStartMs && now < measureEndMs;
+    for (const revision of revisions) {
+      const ack = ackAtMs.get(revision);
+      if (ack !== undefined) {
+        if (inWindow) latenciesMs.push(now - ack);
+      } else if (inWindow) {
+        earlyEvents.set(revision, (earlyEvents.get(revision) ?? 0) + 1);
+      }
+    }
+  };
+  const created = await Promise.all(Array.from({ length: watchers }, (_, w) => {
+    const watch = openPrefixWatch(target.members[w % target.members.length]!.client, onEvents, noteError, () => { ended++; });
+    streams.push(watch.stream);
+    return watch.created;
+  })).then(() => true, (error: unknown) => error);
   if (created !== true) {
     for (const s of streams) s.cancel();
     throw created instanceof Error ? created : new Error(String(created));
@@ -182,41 +202,19 @@ export async function runWatchThroughput(ctx: RunContext, writers: number): Prom
     if (arrived >= measureStartMs && arrived < measureEndMs) latenciesMs.push(arrived - sent);
   };
 
-  let created!: () => void;
-  let failed!: (error: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => { created = resolve; failed = reject; });
-  let isCreated = false;
   let ended = false;
-  const stream = watcherMember.client.stream(WATCH.path, {
-    onMessage(bytes) {
-      const response = WATCH.response.decode(bytes);
-      if (response.created && !isCreated) {
-        isCreated = true;
-        created();
+  const { stream, created } = openPrefixWatch(watcherMember.client, (revisions, now) => {
+    for (const revision of revisions) {
+      const sent = sentAtMs.get(revision);
+      if (sent !== undefined) {
+        sentAtMs.delete(revision);
+        record(now, sent);
+      } else {
+        arrivedAtMs.set(revision, now);
       }
-      if (response.events.length === 0) return;
-      const now = performance.now();
-      for (const event of response.events) {
-        const revision = Number(event.kv?.modRevision ?? 0n);
-        const sent = sentAtMs.get(revision);
-        if (sent !== undefined) {
-          sentAtMs.delete(revision);
-          record(now, sent);
-        } else {
-          arrivedAtMs.set(revision, now);
-        }
-      }
-    },
-    onEnd(error: GrpcCallError | undefined) {
-      ended = true;
-      if (!isCreated) failed(error ?? new Error('watch ended before it was created'));
-      else if (error !== undefined && error.code !== 1 /* CANCELLED: ours */) watchError ??= error.message;
-    },
-  });
-  stream.write(WATCH.request.encodeFrame({
-    requestUnion: { $case: 'createRequest', value: { ...WATCH_CREATE.create(), key: PREFIX, rangeEnd: PREFIX_END } },
-  }));
-  await ready;
+    }
+  }, (error) => { watchError ??= error.message; }, () => { ended = true; });
+  await created;
 
   const frames = Array.from({ length: WATCH_KEY_COUNT }, (_, i) =>
     PUT.request.encodeFrame({ ...PUT.request.create(), key: Buffer.from(`w/${String(i).padStart(4, '0')}`), value: data.value }));
