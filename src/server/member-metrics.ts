@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { registerBucketHistogram } from '../api/http/bucket-histogram.js';
 import type { MvccStore } from '../kv/index.js';
-import type { DurationHistogram } from '../storage/index.js';
+import type { DurationHistogram } from '../lib/duration-histogram.js';
 import type { TransportStats } from '../transport/stats.js';
 import type { GroupHost } from './group-host.js';
 

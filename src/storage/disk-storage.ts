@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { AssertionError, assert } from '../lib/assert.js';
+import type { DurationHistogram } from '../lib/duration-histogram.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
 import { RaftError, RaftErrorCode } from '../raft/errors.js';
 import { MemoryStorage } from '../raft/storage.js';
@@ -8,7 +9,6 @@ import {
   EMPTY_CONF_STATE, type ConfState, type LogIndex, type Snapshot, type SnapshotMetadata, type Term,
 } from '../raft/types.js';
 import type { DurableLogStorage, PersistBatch } from './durable-log-storage.js';
-import type { DurationHistogram } from './duration-histogram.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { STORAGE_LIMITS } from './limits.js';

@@ -9,7 +9,6 @@ export { MemoryLogStorage } from './memory-log-storage.js';
 export {
   SnapshotCorruptionError, StorageError, StorageErrorCode, WalCorruptionError, isStorageError,
 } from './errors.js';
-export { DurationHistogram, walFsyncBucketBounds } from './duration-histogram.js';
 export { NodeFileSystem, type AppendFile, type FileSystem } from './file-system.js';
 export {
   FaultyFileSystem, InjectedFaultError, SimulatedCrashError,
@@ -18,4 +17,5 @@ export {
 export { STORAGE_LIMITS } from './limits.js';
 export { SNAPSHOT_FORMAT_VERSION, SnapshotStore, type SnapshotFile } from './snapshot-store.js';
 export { WAL_FORMAT_VERSION, type SnapshotMarker, type WalIdentity } from './wal-record.js';
+export { walFsyncBucketBounds } from './wal-fsync-buckets.js';
 export { Wal, type TornTail, type WalBatch, type WalOptions, type WalRecovery } from './wal.js';

@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../lib/assert.js';
+import { DurationHistogram } from '../lib/duration-histogram.js';
 import { nullLogger, type Logger } from '../lib/logger.js';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type LogIndex } from '../raft/types.js';
 import { StorageError, StorageErrorCode, WalCorruptionError } from './errors.js';
 import { openWritableOrAppend, type FileSystem, type WritableFile } from './file-system.js';
-import { DurationHistogram, walFsyncBucketBounds } from './duration-histogram.js';
 import { STORAGE_LIMITS } from './limits.js';
 import {
   CLUSTER_ID_BYTES_MAX, SEGMENT_END_BYTES_MAX, WAL_FORMAT_VERSION, WAL_FORMAT_VERSIONS_READABLE, dataEndBytes,
@@ -14,6 +14,7 @@ import {
 } from './wal-record.js';
 import { WalReplay } from './wal-replay.js';
 import { createSegment, prepareSegment, type OpenSegment } from './wal-segment-file.js';
+import { walFsyncBucketBounds } from './wal-fsync-buckets.js';
 import { TEMP_SUFFIX, parseSegmentName, type SegmentName } from './wal-segment-name.js';
 
 /** WalOptions configure one group's WAL. */

@@ -1,4 +1,5 @@
 import { assert } from '../../lib/assert.js';
+import { DurationHistogram } from '../../lib/duration-histogram.js';
 import type {
   BidiHandler,
   ClientStreamHandler,
@@ -19,19 +20,24 @@ export class MethodStats {
   readonly handled: number[] = new Array<number>(grpcStatusCount).fill(0);
   messagesReceived = 0;
   messagesSent = 0;
+  /** handling: how long finished calls took, stream open to status (bounds: handlingBucketBounds). */
+  readonly handling = new DurationHistogram(handlingBucketBounds);
+
   /**
    * handlingBuckets[i] counts finished calls that took at most handlingBucketBounds[i] seconds
    * and more than the bound before it (the last slot: more than every bound); not cumulative.
    */
-  readonly handlingBuckets: number[] = new Array<number>(handlingBucketBounds.length + 1).fill(0);
-  handlingSecondsSum = 0;
+  get handlingBuckets(): readonly number[] {
+    return this.handling.counts;
+  }
+
+  get handlingSecondsSum(): number {
+    return this.handling.sumSeconds;
+  }
 
   /** observeHandling records one finished call that took `seconds` (stream open to status). */
   observeHandling(seconds: number): void {
-    let i = 0;
-    while (i < handlingBucketBounds.length && seconds > handlingBucketBounds[i]!) i++;
-    this.handlingBuckets[i]!++;
-    this.handlingSecondsSum += seconds;
+    this.handling.observe(seconds);
   }
 }
 
