@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { handlingQuantileMs, shareAboveMs } from './member-metrics.js';
+import { handlingQuantileMs, metricValues, shareAboveMs } from './member-metrics.js';
 
 const cumulative = (pairs: Array<[number, number]>): Map<number, number> => new Map(pairs);
 
@@ -24,4 +24,11 @@ test('shareAboveMs counts what lies above a bound the buckets have', () => {
   assert.equal(shareAboveMs(c, 1), 0.5);
   assert.ok(Number.isNaN(shareAboveMs(c, 3)), 'no such bound');
   assert.ok(Number.isNaN(shareAboveMs(new Map(), 2)));
+});
+
+test('metricValues sums each name over its labels and skips comments', () => {
+  const v = metricValues('# HELP x\nx{a="1"} 2\nx{a="2"} 3\ny 7.5\n');
+  assert.equal(v.get('x'), 5);
+  assert.equal(v.get('y'), 7.5);
+  assert.equal(v.size, 2);
 });

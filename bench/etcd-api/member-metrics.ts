@@ -46,15 +46,31 @@ const NAMES = {
   snapshots: ['concord_server_snapshots_total', 'etcd_debugging_snap_save_total_duration_seconds_count'],
 } as const;
 
+/** scrapeMetrics returns a member's Prometheus text ('' when the scrape fails). */
+export async function scrapeMetrics(clientPort: number): Promise<string> {
+  try {
+    return await get(clientPort, '/metrics');
+  } catch {
+    return '';
+  }
+}
+
+/** metricValues sums the samples of each metric name in Prometheus `text` over their labels. */
+export function metricValues(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    const name = line.slice(0, space).replace(/\{.*\}$/, '');
+    values.set(name, (values.get(name) ?? 0) + Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
 /** readBatchCounters scrapes one member; every counter is NaN when the scrape fails. */
 export async function readBatchCounters(clientPort: number): Promise<BatchCounters> {
-  let text = '';
-  try {
-    text = await get(clientPort, '/metrics');
-  } catch {
-    // NaN below
-  }
-  const values = new Map<string, number>();
+  const text = await scrapeMetrics(clientPort);
+  const values = metricValues(text);
   const unaryHandling = new Map<number, number>();
   const walFsync = new Map<number, number>();
   const addBucket = (into: Map<number, number>, line: string): void => {
@@ -67,9 +83,6 @@ export async function readBatchCounters(clientPort: number): Promise<BatchCounte
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('grpc_server_handling_seconds_bucket{') && line.includes('grpc_type="unary"')) addBucket(unaryHandling, line);
     if (line.startsWith('etcd_disk_wal_fsync_duration_seconds_bucket{')) addBucket(walFsync, line);
-    const space = line.lastIndexOf(' ');
-    const name = line.slice(0, space).replace(/\{.*\}$/, '');
-    values.set(name, (values.get(name) ?? 0) + Number(line.slice(space + 1)));
   }
   const pick = (names: readonly string[]): number => {
     for (const n of names) if (values.has(n)) return values.get(n)!;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { METHODS } from '../../src/api/codec/index.js';
+import { metricValues, scrapeMetrics } from './member-metrics.js';
 import type { BenchTarget } from './target.js';
 
 /**
@@ -76,28 +77,13 @@ export async function loadAndMeasureMemory(target: BenchTarget, leaderIndex: num
   // Let the members settle (followers apply the tail, a snapshot may be running).
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const rssMiB = target.members.map((m) => residentMiB(m.pid));
-  const scraped = await Promise.all(target.members.map((m) => scrapeGauges(m.clientPort)));
+  const scraped = await Promise.all(target.members.map(async (m) => metricValues(await scrapeMetrics(m.clientPort))));
   const mib = (v: number | undefined): number => (v === undefined ? Number.NaN : v / (1024 * 1024));
   return {
     system: target.system, keyCount, valueBytes, loadSeconds, retries, firstRetryError, rssMiB,
     heapMiB: scraped.map((g) => mib(g.get('nodejs_heap_size_used_bytes') ?? g.get('go_memstats_heap_inuse_bytes'))),
     externalMiB: scraped.map((g) => mib(g.get('nodejs_external_memory_bytes'))),
   };
-}
-
-/** scrapeGauges reads a member's unlabelled /metrics series (empty if the scrape fails). */
-async function scrapeGauges(clientPort: number): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  try {
-    const res = await fetch(`http://127.0.0.1:${clientPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
-    for (const line of (await res.text()).split('\n')) {
-      const m = /^([a-z_]+) (\S+)$/.exec(line);
-      if (m !== null) out.set(m[1]!, Number(m[2]));
-    }
-  } catch {
-    // unknown: NaN
-  }
-  return out;
 }
 
 /** describeMemory renders one result as a line. */
